@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole first experience on a fresh Debian 12: install, build, then the main job.
+# Usage: bash scripts/quickstart.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh"
+build=${KLAB_BUILD_DIR:-$root/build}
+
+echo
+echo "== klab plugins (each model built and run once on a [4, 60, 45] window) =="
+"$build/bin/list_plugins" --check

@@ -1,0 +1,154 @@
+// The plugin boundary: discovery, manifest checks, failures with the file named, lifetime.
+#include "plugins/registry.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "klab/error.h"
+#include "klab/model.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kBad = KLAB_TEST_PLUGIN_DIR;
+
+// Loads `file`, expecting a PluginError whose message names the file and contains `reason`.
+void expect_load_error(const fs::path& file, const std::string& reason) {
+  klab::PluginRegistry registry;
+  try {
+    registry.load_file(file);
+    FAIL() << "loading " << file << " should have failed";
+  } catch (const klab::PluginError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(file.string()), std::string::npos) << message;
+    EXPECT_NE(message.find(reason), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "one line: " << message;
+  }
+  EXPECT_TRUE(registry.plugins().empty());
+}
+
+}  // namespace
+
+TEST(Registry, DiscoversBuiltinModels) {
+  klab::PluginRegistry registry;
+  registry.discover();
+  EXPECT_TRUE(registry.failures().empty()) << registry.failures().front();
+  for (const char* name : {"lstm", "gru", "transformer"}) {
+    const klab::PluginInfo* info = registry.find("model", name);
+    ASSERT_NE(info, nullptr) << name;
+    EXPECT_EQ(info->abi_version, klab::kPluginAbiVersion);
+    EXPECT_EQ(info->torch_version, TORCH_VERSION);
+    EXPECT_FALSE(info->description.empty());
+    EXPECT_EQ(info->path.filename(), std::string(name) + ".so");
+  }
+}
+
+TEST(Registry, SearchPathOrderIsBuiltinThenEnvThenFlags) {
+  setenv("KLAB_PLUGIN_PATH", "/tmp/klab-a:/tmp/klab-b", 1);
+  auto dirs = klab::PluginRegistry::search_path({"/tmp/klab-c"});
+  unsetenv("KLAB_PLUGIN_PATH");
+  ASSERT_EQ(dirs.size(), 4u);
+  EXPECT_EQ(dirs[0], klab::PluginRegistry::builtin_plugin_dir());
+  EXPECT_EQ(dirs[1], fs::path("/tmp/klab-a"));
+  EXPECT_EQ(dirs[2], fs::path("/tmp/klab-b"));
+  EXPECT_EQ(dirs[3], fs::path("/tmp/klab-c"));
+}
+
+TEST(Registry, NotASharedLibrary) {
+  expect_load_error(kBad / "not_a_library" / "notes.so", "not a shared library");
+}
+
+TEST(Registry, MissingFile) {
+  expect_load_error(kBad / "nowhere" / "missing.so", "no such plugin file");
+}
+
+TEST(Registry, NoEntryPoint) {
+  expect_load_error(kBad / "no_entry" / "no_entry.so", "no entry point 'klab_plugin_manifest'");
+}
+
+TEST(Registry, WrongAbiVersion) {
+  expect_load_error(kBad / "wrong_abi" / "wrong_abi.so",
+                    "plugin ABI version " + std::to_string(klab::kPluginAbiVersion + 98) +
+                        ", but this klab expects " + std::to_string(klab::kPluginAbiVersion));
+}
+
+TEST(Registry, WrongTorchVersion) {
+  expect_load_error(kBad / "wrong_torch" / "wrong_torch.so", "built against LibTorch 0.0.1");
+}
+
+TEST(Registry, UnresolvedSymbolFailsAtLoad) {
+  expect_load_error(kBad / "unresolved" / "unresolved.so",
+                    "undefined symbol: klab_test_symbol_that_does_not_exist");
+}
+
+TEST(Registry, DuplicateNameNamesBothFiles) {
+  klab::PluginRegistry registry;
+  registry.load_directory(kBad / "duplicate");
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  ASSERT_EQ(registry.failures().size(), 1u);
+  const std::string& message = registry.failures().front();
+  EXPECT_NE(message.find("duplicate model plugin name 'same_name'"), std::string::npos) << message;
+  EXPECT_NE(message.find((kBad / "duplicate" / "dup_one.so").string()), std::string::npos) << message;
+  EXPECT_NE(message.find((kBad / "duplicate" / "dup_two.so").string()), std::string::npos) << message;
+}
+
+TEST(Registry, SameFileTwiceIsNotADuplicate) {
+  klab::PluginRegistry registry;
+  registry.discover({klab::PluginRegistry::builtin_plugin_dir()});
+  EXPECT_TRUE(registry.failures().empty());
+  EXPECT_EQ(registry.plugins().size(), 3u);
+}
+
+TEST(Registry, ThrowingFactoryIsAPluginError) {
+  klab::PluginRegistry registry;
+  registry.load_file(kBad / "throws" / "throws.so");
+  try {
+    registry.create_model("throwing_model", 45, "{}");
+    FAIL() << "factory should have thrown";
+  } catch (const klab::PluginError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("throws.so"), std::string::npos) << message;
+    EXPECT_NE(message.find("factory exploded on purpose (input_size 45)"), std::string::npos)
+        << message;
+  }
+}
+
+TEST(Registry, UnknownModelListsAvailable) {
+  klab::PluginRegistry registry;
+  registry.discover();
+  try {
+    registry.create_model("lstmm", 45, "{}");
+    FAIL();
+  } catch (const klab::PluginError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("unknown model plugin 'lstmm'"), std::string::npos) << message;
+    EXPECT_NE(message.find("gru, lstm, transformer"), std::string::npos) << message;
+  }
+}
+
+TEST(Registry, BrokenFileInFolderDoesNotHideOthers) {
+  klab::PluginRegistry registry;
+  registry.load_directory(kBad / "wrong_abi");
+  registry.load_directory(klab::PluginRegistry::builtin_plugin_dir());
+  EXPECT_EQ(registry.failures().size(), 1u);
+  EXPECT_NE(registry.find("model", "lstm"), nullptr);
+}
+
+TEST(Registry, ModelOutlivesRegistry) {
+  std::shared_ptr<klab::Model> model;
+  {
+    klab::PluginRegistry registry;
+    registry.discover();
+    model = registry.create_model("gru", 5, R"({"hidden_size": 8, "num_layers": 1})");
+  }
+  // The registry is gone; the model's deleter still holds gru.so, so its code is mapped.
+  auto out = model->forward(torch::randn({2, 3, 5}));
+  EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{2, 1}));
+  EXPECT_EQ(model->model_type(), "gru");
+  model.reset();
+}
