@@ -8,5 +8,9 @@ bash "$root/scripts/build.sh"
 build=${KLAB_BUILD_DIR:-$root/build}
 
 echo
+echo "== sample database (data/sample/kline.db) =="
+bash "$root/scripts/make_sample_db.sh"
+
+echo
 echo "== klab plugins (each model built and run once on a [4, 60, 45] window) =="
 "$build/bin/list_plugins" --check

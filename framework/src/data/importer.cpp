@@ -1,0 +1,108 @@
+#include "data/importer.h"
+
+#include <map>
+
+#include "data/adjust.h"
+#include "klab/error.h"
+#include "klab/symbols.h"
+
+namespace klab {
+
+ImportCounts& ImportCounts::operator+=(const ImportCounts& o) {
+  read += o.read;
+  inserted += o.inserted;
+  updated += o.updated;
+  unchanged += o.unchanged;
+  rejected += o.rejected;
+  return *this;
+}
+
+namespace {
+
+bool same_bar(const Bar& a, const Bar& b) {
+  return a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close &&
+         a.pre_close == b.pre_close && a.volume == b.volume && a.amount == b.amount &&
+         a.adj_factor == b.adj_factor;
+}
+
+// Merges one symbol's parsed rows into the store; returns the counts for those rows.
+ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
+                           const std::vector<const KlineRow*>& rows, bool has_pre_close) {
+  ImportCounts counts;
+  std::map<std::string, Bar> existing = store.existing_bars(symbol);
+  std::map<std::string, Bar> merged = existing;
+  std::string name;
+  for (const KlineRow* row : rows) {
+    merged[row->bar.trade_date] = row->bar;
+    if (!row->name.empty()) name = row->name;  // rows are oldest first: the latest name wins
+  }
+  std::vector<Bar> series;
+  series.reserve(merged.size());
+  for (auto& [date, bar] : merged) series.push_back(bar);
+  if (has_pre_close) {
+    derive_adj_factors(series);
+  } else {
+    for (auto& b : series) b.adj_factor = 1.0;
+  }
+
+  std::vector<Bar> inserts, updates;
+  std::map<std::string, bool> from_file;
+  for (const KlineRow* row : rows) from_file[row->bar.trade_date] = true;
+  for (const auto& bar : series) {
+    auto old = existing.find(bar.trade_date);
+    if (old == existing.end()) {
+      inserts.push_back(bar);
+    } else if (!same_bar(old->second, bar)) {
+      updates.push_back(bar);
+    } else if (from_file.count(bar.trade_date)) {
+      ++counts.unchanged;
+    }
+  }
+  counts.inserted = inserts.size();
+  counts.updated = updates.size();
+
+  SymbolRecord info;
+  info.symbol = symbol;
+  info.name = name;
+  info.exchange = exchange_of(symbol);
+  info.list_date = series.empty() ? "" : series.front().trade_date;
+  info.last_date = series.empty() ? "" : series.back().trade_date;
+  info.price_adjustment = has_pre_close ? "none" : "forward";
+  if (!inserts.empty() || !updates.empty() || !name.empty()) store.write(info, inserts, updates);
+  return counts;
+}
+
+}  // namespace
+
+ImportReport import_kline_files(
+    KlineStore& store, const std::vector<std::filesystem::path>& files,
+    const std::string& fallback_symbol,
+    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress) {
+  ImportReport report;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (progress) progress(i, files.size(), files[i].string());
+    FileImport result;
+    result.path = files[i].string();
+    try {
+      KlineFile parsed = read_kline_csv(files[i], fallback_symbol);
+      result.format = format_name(parsed.format);
+      result.counts.read = parsed.rows_read;
+      result.counts.rejected = parsed.rejected.size();
+      result.rejections = std::move(parsed.rejected);
+      std::map<std::string, std::vector<const KlineRow*>> by_symbol;
+      for (const auto& row : parsed.rows) by_symbol[row.symbol].push_back(&row);
+      for (const auto& [symbol, rows] : by_symbol) {
+        result.symbols.push_back(symbol);
+        result.counts += import_symbol(store, symbol, rows, parsed.has_pre_close);
+      }
+    } catch (const Error& e) {
+      result.error = e.what();
+      ++report.failed_files;
+    }
+    report.total += result.counts;
+    report.files.push_back(std::move(result));
+  }
+  return report;
+}
+
+}  // namespace klab

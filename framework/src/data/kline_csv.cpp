@@ -1,0 +1,272 @@
+#include "data/kline_csv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include "klab/error.h"
+#include "klab/symbols.h"
+
+namespace klab {
+
+namespace {
+
+// Where each field of a Bar comes from in one format, and the factors that bring its units to
+// shares and CNY.
+struct Layout {
+  KlineFormat format;
+  std::string symbol, name, date, open, high, low, close, pre_close, volume, amount;
+  double volume_scale = 1.0;
+  double amount_scale = 1.0;
+};
+
+const std::vector<Layout>& layouts() {
+  static const std::vector<Layout> all = {
+      {KlineFormat::kXbx, "股票代码", "股票名称", "交易日期", "开盘价", "最高价", "最低价", "收盘价",
+       "前收盘价", "成交量", "成交额", 1.0, 1.0},
+      {KlineFormat::kTushare, "ts_code", "", "trade_date", "open", "high", "low", "close",
+       "pre_close", "vol", "amount", 100.0, 1000.0},
+      {KlineFormat::kAkshare, "股票代码", "", "日期", "开盘", "最高", "最低", "收盘", "", "成交量",
+       "成交额", 100.0, 1.0},
+  };
+  return all;
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(field);
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  fields.push_back(field);
+  for (auto& f : fields) {
+    auto begin = f.find_first_not_of(" \t");
+    auto end = f.find_last_not_of(" \t");
+    f = begin == std::string::npos ? "" : f.substr(begin, end - begin + 1);
+  }
+  return fields;
+}
+
+std::optional<double> parse_number(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+}  // namespace
+
+const char* format_name(KlineFormat format) {
+  switch (format) {
+    case KlineFormat::kXbx:
+      return "xbx";
+    case KlineFormat::kTushare:
+      return "tushare";
+    case KlineFormat::kAkshare:
+      return "akshare";
+  }
+  return "?";
+}
+
+std::string normalize_date(const std::string& text) {
+  std::string digits;
+  if (text.size() == 8) {
+    digits = text;
+  } else if (text.size() == 10 && (text[4] == '-' || text[4] == '/') && text[7] == text[4]) {
+    digits = text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2);
+  } else {
+    return "";
+  }
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return "";
+  int y = std::stoi(digits.substr(0, 4)), m = std::stoi(digits.substr(4, 2)), d = std::stoi(digits.substr(6, 2));
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return "";
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int days = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+  if (d > days) return "";
+  return digits.substr(0, 4) + "-" + digits.substr(4, 2) + "-" + digits.substr(6, 2);
+}
+
+KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw DataError(file.string() + ": cannot open");
+  KlineFile out;
+  out.path = file.string();
+
+  // The header is the first line that names a known date column; lines before it (the 邢不行
+  // banner) are skipped. A UTF-8 byte-order mark is dropped.
+  std::string line;
+  std::size_t line_no = 0;
+  std::vector<std::string> header;
+  const Layout* layout = nullptr;
+  while (layout == nullptr && line_no < 3 && std::getline(in, line)) {
+    ++line_no;
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);
+    header = split_csv_line(line);
+    for (const auto& candidate : layouts()) {
+      if (std::find(header.begin(), header.end(), candidate.date) != header.end() &&
+          std::find(header.begin(), header.end(), candidate.open) != header.end()) {
+        layout = &candidate;
+        break;
+      }
+    }
+  }
+  if (layout == nullptr) {
+    throw DataError(file.string() + ": unrecognised CSV header (expected the 邢不行, Tushare " +
+                    "pro.daily or AkShare stock_zh_a_hist columns)");
+  }
+  out.format = layout->format;
+  out.has_pre_close = !layout->pre_close.empty();
+
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < header.size(); ++i) column.emplace(header[i], i);
+  auto index_of = [&](const std::string& name, bool required) -> std::optional<std::size_t> {
+    if (name.empty()) return std::nullopt;
+    auto it = column.find(name);
+    if (it != column.end()) return it->second;
+    if (required) {
+      throw DataError(file.string() + ":" + std::to_string(line_no) + ": missing column '" + name +
+                      "' in the " + format_name(layout->format) + " header");
+    }
+    return std::nullopt;
+  };
+  const auto c_date = *index_of(layout->date, true);
+  const auto c_open = *index_of(layout->open, true);
+  const auto c_high = *index_of(layout->high, true);
+  const auto c_low = *index_of(layout->low, true);
+  const auto c_close = *index_of(layout->close, true);
+  const auto c_volume = *index_of(layout->volume, true);
+  const auto c_amount = *index_of(layout->amount, true);
+  const auto c_pre_close = index_of(layout->pre_close, true);
+  const auto c_name = index_of(layout->name, false);
+  auto c_symbol = index_of(layout->symbol, layout->format != KlineFormat::kAkshare);
+
+  std::string default_symbol;
+  if (!c_symbol) {
+    auto code = normalize_symbol(fallback_symbol.empty() ? file.stem().string() : fallback_symbol);
+    if (!code) {
+      throw DataError(file.string() + ": no symbol column and no symbol in the file name; " +
+                      "pass --symbol");
+    }
+    default_symbol = *code;
+  }
+
+  std::map<std::pair<std::string, std::string>, std::size_t> seen;  // (symbol, date) -> line
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    ++out.rows_read;
+    auto fields = split_csv_line(line);
+    auto reject = [&](const std::string& reason) {
+      out.rejected.push_back({out.path, line_no, reason});
+    };
+    if (fields.size() < header.size()) {
+      reject("missing column '" + header[fields.size()] + "' (" + std::to_string(fields.size()) +
+             " of " + std::to_string(header.size()) + " fields)");
+      continue;
+    }
+    KlineRow row;
+    row.line = line_no;
+    if (c_symbol) {
+      auto code = normalize_symbol(fields[*c_symbol]);
+      if (!code) {
+        reject("bad symbol '" + fields[*c_symbol] + "'");
+        continue;
+      }
+      row.symbol = *code;
+    } else {
+      row.symbol = default_symbol;
+    }
+    if (c_name) row.name = fields[*c_name];
+    row.bar.trade_date = normalize_date(fields[c_date]);
+    if (row.bar.trade_date.empty()) {
+      reject("bad date '" + fields[c_date] + "'");
+      continue;
+    }
+    struct Field {
+      std::size_t index;
+      const std::string& name;
+      double* target;
+      double scale;
+    };
+    const std::string kPreClose = layout->pre_close;
+    std::vector<Field> numeric = {{c_open, layout->open, &row.bar.open, 1.0},
+                                  {c_high, layout->high, &row.bar.high, 1.0},
+                                  {c_low, layout->low, &row.bar.low, 1.0},
+                                  {c_close, layout->close, &row.bar.close, 1.0},
+                                  {c_volume, layout->volume, &row.bar.volume, layout->volume_scale},
+                                  {c_amount, layout->amount, &row.bar.amount, layout->amount_scale}};
+    if (c_pre_close) numeric.push_back({*c_pre_close, kPreClose, &row.bar.pre_close, 1.0});
+    std::string problem;
+    for (const auto& f : numeric) {
+      auto v = parse_number(fields[f.index]);
+      if (!v) {
+        problem = "bad number in '" + f.name + "': '" + fields[f.index] + "'";
+        break;
+      }
+      *f.target = *v * f.scale;
+    }
+    if (problem.empty()) {
+      const Bar& b = row.bar;
+      for (const auto& f : numeric) {
+        if (f.target == &row.bar.volume || f.target == &row.bar.amount) {
+          if (*f.target < 0) problem = "negative " + f.name + " " + format_number(*f.target);
+        } else if (*f.target <= 0) {
+          problem = "non-positive price in '" + f.name + "': " + format_number(*f.target);
+        }
+        if (!problem.empty()) break;
+      }
+      if (problem.empty() && b.high < b.low) {
+        problem = "high " + format_number(b.high) + " < low " + format_number(b.low);
+      } else if (problem.empty() && (b.open < b.low || b.open > b.high || b.close < b.low ||
+                                     b.close > b.high)) {
+        problem = "open/close outside [low, high]";
+      }
+    }
+    if (!problem.empty()) {
+      reject(problem);
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(std::make_pair(row.symbol, row.bar.trade_date), line_no);
+    if (!inserted) {
+      reject("duplicate day " + row.bar.trade_date + " for " + row.symbol + " (first at line " +
+             std::to_string(it->second) + ")");
+      continue;
+    }
+    out.rows.push_back(std::move(row));
+  }
+  std::stable_sort(out.rows.begin(), out.rows.end(), [](const KlineRow& a, const KlineRow& b) {
+    return std::tie(a.symbol, a.bar.trade_date) < std::tie(b.symbol, b.bar.trade_date);
+  });
+  return out;
+}
+
+}  // namespace klab

@@ -1,0 +1,205 @@
+#include "data/kline_store.h"
+
+#include <regex>
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+
+#include "data/mysql_db.h"
+#include "data/schema.h"
+#include "data/sqlite_db.h"
+#include "klab/error.h"
+
+namespace klab {
+
+namespace {
+
+constexpr const char* kInsertBar =
+    "INSERT INTO stock_kline_data (symbol, trade_date, open, high, low, close, pre_close, volume,"
+    " amount, adj_factor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateBar =
+    "UPDATE stock_kline_data SET open = ?, high = ?, low = ?, close = ?, pre_close = ?,"
+    " volume = ?, amount = ?, adj_factor = ? WHERE symbol = ? AND trade_date = ?";
+
+class SqliteStore : public KlineStore {
+ public:
+  explicit SqliteStore(const std::string& path) : db_(path, false) {
+    for (const auto& ddl : schema::create_statements()) db_.exec(ddl);
+  }
+
+  std::string describe() const override { return "sqlite:" + db_.path(); }
+
+  std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
+    sqlite::Statement q(db_, schema::kSelectBars);
+    q.bind(1, symbol).bind(2, std::string(schema::kEarliestDate)).bind(3, std::string(schema::kLatestDate));
+    std::map<std::string, Bar> out;
+    while (q.step()) {
+      Bar b;
+      b.trade_date = q.text(0);
+      b.open = q.number(1);
+      b.high = q.number(2);
+      b.low = q.number(3);
+      b.close = q.number(4);
+      b.pre_close = q.number(5);
+      b.volume = q.number(6);
+      b.amount = q.number(7);
+      b.adj_factor = q.number(8);
+      out.emplace(b.trade_date, b);
+    }
+    return out;
+  }
+
+  void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
+             const std::vector<Bar>& updates) override {
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      sqlite::Statement insert(db_, kInsertBar);
+      for (const auto& b : inserts) {
+        insert.bind(1, info.symbol).bind(2, b.trade_date).bind(3, b.open).bind(4, b.high)
+            .bind(5, b.low).bind(6, b.close).bind(7, b.pre_close).bind(8, b.volume)
+            .bind(9, b.amount).bind(10, b.adj_factor);
+        insert.run();
+      }
+      sqlite::Statement update(db_, kUpdateBar);
+      for (const auto& b : updates) {
+        update.bind(1, b.open).bind(2, b.high).bind(3, b.low).bind(4, b.close).bind(5, b.pre_close)
+            .bind(6, b.volume).bind(7, b.amount).bind(8, b.adj_factor).bind(9, info.symbol)
+            .bind(10, b.trade_date);
+        update.run();
+      }
+      sqlite::Statement upsert(
+          db_,
+          "INSERT INTO stock_basic_info (symbol, name, exchange, list_date, last_date,"
+          " price_adjustment) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(symbol) DO UPDATE SET"
+          " name = excluded.name, exchange = excluded.exchange, list_date = excluded.list_date,"
+          " last_date = excluded.last_date, price_adjustment = excluded.price_adjustment");
+      upsert.bind(1, info.symbol).bind(2, info.name).bind(3, info.exchange).bind(4, info.list_date)
+          .bind(5, info.last_date).bind(6, info.price_adjustment);
+      upsert.run();
+      db_.exec("COMMIT");
+    } catch (...) {
+      db_.exec("ROLLBACK");
+      throw;
+    }
+  }
+
+ private:
+  sqlite::Database db_;
+};
+
+class MysqlStore : public KlineStore {
+ public:
+  explicit MysqlStore(mysql::Settings settings) : settings_(std::move(settings)) {
+    connection_ = mysql::connect(settings_, true);
+    try {
+      std::unique_ptr<sql::Statement> s(connection_->createStatement());
+      for (const auto& ddl : schema::create_statements()) {
+        s->execute(ddl + " DEFAULT CHARSET=utf8mb4");
+      }
+    } catch (const sql::SQLException& e) {
+      throw mysql::query_error(settings_, e);
+    }
+  }
+
+  std::string describe() const override { return settings_.describe(); }
+
+  std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
+    try {
+      std::unique_ptr<sql::PreparedStatement> q(connection_->prepareStatement(schema::kSelectBars));
+      q->setString(1, symbol);
+      q->setString(2, schema::kEarliestDate);
+      q->setString(3, schema::kLatestDate);
+      std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
+      std::map<std::string, Bar> out;
+      while (rs->next()) {
+        Bar b;
+        b.trade_date = rs->getString(1);
+        b.open = static_cast<double>(rs->getDouble(2));
+        b.high = static_cast<double>(rs->getDouble(3));
+        b.low = static_cast<double>(rs->getDouble(4));
+        b.close = static_cast<double>(rs->getDouble(5));
+        b.pre_close = static_cast<double>(rs->getDouble(6));
+        b.volume = static_cast<double>(rs->getDouble(7));
+        b.amount = static_cast<double>(rs->getDouble(8));
+        b.adj_factor = static_cast<double>(rs->getDouble(9));
+        out.emplace(b.trade_date, b);
+      }
+      return out;
+    } catch (const sql::SQLException& e) {
+      throw mysql::query_error(settings_, e);
+    }
+  }
+
+  void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
+             const std::vector<Bar>& updates) override {
+    try {
+      connection_->setAutoCommit(false);
+      std::unique_ptr<sql::PreparedStatement> insert(connection_->prepareStatement(kInsertBar));
+      for (const auto& b : inserts) {
+        insert->setString(1, info.symbol);
+        insert->setString(2, b.trade_date);
+        const double values[] = {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor};
+        for (int i = 0; i < 8; ++i) insert->setDouble(3 + i, values[i]);
+        insert->executeUpdate();
+      }
+      std::unique_ptr<sql::PreparedStatement> update(connection_->prepareStatement(kUpdateBar));
+      for (const auto& b : updates) {
+        const double values[] = {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor};
+        for (int i = 0; i < 8; ++i) update->setDouble(1 + i, values[i]);
+        update->setString(9, info.symbol);
+        update->setString(10, b.trade_date);
+        update->executeUpdate();
+      }
+      std::unique_ptr<sql::PreparedStatement> upsert(connection_->prepareStatement(
+          "INSERT INTO stock_basic_info (symbol, name, exchange, list_date, last_date,"
+          " price_adjustment) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
+          " name = VALUES(name), exchange = VALUES(exchange), list_date = VALUES(list_date),"
+          " last_date = VALUES(last_date), price_adjustment = VALUES(price_adjustment)"));
+      const std::string fields[] = {info.symbol, info.name, info.exchange, info.list_date,
+                                    info.last_date, info.price_adjustment};
+      for (int i = 0; i < 6; ++i) upsert->setString(1 + i, fields[i]);
+      upsert->executeUpdate();
+      connection_->commit();
+      connection_->setAutoCommit(true);
+    } catch (const sql::SQLException& e) {
+      try {
+        connection_->rollback();
+      } catch (...) {
+      }
+      throw mysql::query_error(settings_, e);
+    }
+  }
+
+ private:
+  mysql::Settings settings_;
+  std::unique_ptr<sql::Connection> connection_;
+};
+
+}  // namespace
+
+std::unique_ptr<KlineStore> open_kline_store(const std::string& url, const std::string& password_env) {
+  static const std::regex mysql_url(R"(mysql://([^:@/]+)(:[^@/]*)?@([^:/]+)(?::(\d+))?/([A-Za-z0-9_]+))");
+  std::smatch m;
+  if (std::regex_match(url, m, mysql_url)) {
+    if (m[2].matched) {
+      throw ConfigError("--db: do not put the password in the URL; set an environment variable " +
+                        std::string("and name it with --password-env"));
+    }
+    mysql::Settings s;
+    s.user = m[1];
+    s.host = m[3];
+    s.port = m[4].matched ? std::stoi(m[4]) : 3306;
+    s.database = m[5];
+    s.password_env = password_env;
+    return std::make_unique<MysqlStore>(s);
+  }
+  if (url.rfind("mysql:", 0) == 0) {
+    throw ConfigError("--db " + url + ": expected mysql://user@host[:port]/database");
+  }
+  std::string path = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;
+  if (path.empty()) throw ConfigError("--db: empty SQLite path");
+  return std::make_unique<SqliteStore>(path);
+}
+
+}  // namespace klab

@@ -1,0 +1,37 @@
+// data/kline_store.h — writing bars into a database with klab's schema (SQLite or MySQL).
+//
+// The read side is the data-source plugins; this is the write side the importer uses. A store
+// is named by a URL: "sqlite:path/to/kline.db" (or a path ending in .db) or
+// "mysql://user@host:port/database" with the password in an environment variable.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "klab/data_source.h"
+
+namespace klab {
+
+struct SymbolRecord {
+  std::string symbol, name, exchange, list_date, last_date;
+  std::string price_adjustment;  // "none": raw prices with pre_close; "forward": pre-adjusted export
+};
+
+class KlineStore {
+ public:
+  virtual ~KlineStore() = default;
+  virtual std::string describe() const = 0;  // never contains a password
+  // Every stored bar of `symbol`, keyed by trade date.
+  virtual std::map<std::string, Bar> existing_bars(const std::string& symbol) = 0;
+  // Inserts and updates one symbol's bars and its stock_basic_info row in one transaction.
+  virtual void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
+                     const std::vector<Bar>& updates) = 0;
+};
+
+// Creates the database file / schema if missing. `password_env` names the environment variable
+// that holds a MySQL password ("" for none).
+std::unique_ptr<KlineStore> open_kline_store(const std::string& url, const std::string& password_env);
+
+}  // namespace klab

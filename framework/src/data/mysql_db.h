@@ -1,0 +1,99 @@
+// data/mysql_db.h — MySQL/MariaDB connection settings and connecting with Connector/C++ 1.1.
+//
+// Settings come from the experiment's data.options (host, port, user, database, password_env);
+// the password itself only ever comes from the environment variable that password_env names,
+// so it never appears in a YAML file, out/ or a log. Header-only: used by mysql.so and by the
+// importer.
+#pragma once
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include <cppconn/connection.h>
+#include <cppconn/exception.h>
+#include <mysql_driver.h>
+
+#include "klab/error.h"
+#include "klab/params.h"
+
+namespace klab::mysql {
+
+struct Settings {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string user = "root";
+  std::string database = "market";
+  std::string password_env = "KLAB_DB_PASSWORD";  // "" for no password
+  std::string socket;                             // unix socket instead of TCP when set
+
+  // "mysql://user@host:port/database" — never contains the password.
+  std::string describe() const {
+    return "mysql://" + user + "@" + host + ":" + std::to_string(port) + "/" + database;
+  }
+};
+
+// Reads the settings from a data source's options; rejects a literal "password" key.
+inline Settings read_settings(Params& p) {
+  if (p.has("password")) {
+    throw ConfigError(p.owner() + ": do not put the password in the experiment file; set an " +
+                      "environment variable and name it with 'password_env'");
+  }
+  Settings s;
+  s.host = p.text("host", s.host);
+  s.port = static_cast<int>(p.integer_at_least("port", s.port, 1));
+  s.user = p.text("user", s.user);
+  s.database = p.text("database", s.database);
+  s.password_env = p.text("password_env", s.password_env);
+  s.socket = p.text("socket", "");
+  return s;
+}
+
+// Connects, selects the database (creating it when `create_database`), and sets utf8mb4.
+// Throws DataError with a message that names the server but never the password.
+inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_database = false) {
+  std::string password;
+  if (!s.password_env.empty()) {
+    const char* value = std::getenv(s.password_env.c_str());
+    if (value == nullptr) {
+      throw ConfigError(s.describe() + ": environment variable " + s.password_env +
+                        " (password_env) is not set");
+    }
+    password = value;
+  }
+  sql::ConnectOptionsMap options;
+  options["hostName"] = sql::SQLString(s.socket.empty()
+                                           ? "tcp://" + s.host + ":" + std::to_string(s.port)
+                                           : "unix://" + s.socket);
+  options["userName"] = sql::SQLString(s.user);
+  options["password"] = sql::SQLString(password);
+  options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  try {
+    std::unique_ptr<sql::Connection> connection(
+        sql::mysql::get_mysql_driver_instance()->connect(options));
+    std::unique_ptr<sql::Statement> statement(connection->createStatement());
+    if (create_database) {
+      statement->execute("CREATE DATABASE IF NOT EXISTS `" + s.database +
+                         "` DEFAULT CHARACTER SET utf8mb4");
+    }
+    connection->setSchema(s.database);
+    return connection;
+  } catch (const sql::SQLException& e) {
+    std::string reason = e.what();
+    if (e.getErrorCode() == 1045) {
+      reason = "access denied for user '" + s.user + "' (check the password in $" +
+               s.password_env + ")";
+    } else if (e.getErrorCode() == 1049) {
+      reason = "unknown database '" + s.database + "'";
+    }
+    throw DataError(s.describe() + ": cannot connect: " + reason);
+  }
+}
+
+// A Connector/C++ failure during a query, as a DataError naming the server.
+inline DataError query_error(const Settings& s, const sql::SQLException& e) {
+  return DataError(s.describe() + ": query failed: " + e.what() + " (error " +
+                   std::to_string(e.getErrorCode()) + ")");
+}
+
+}  // namespace klab::mysql

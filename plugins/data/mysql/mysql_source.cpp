@@ -1,0 +1,81 @@
+// mysql.so — the production data source: MySQL/MariaDB with klab's schema, via Connector/C++.
+// Options: {"host", "port", "user", "database", "password_env", "socket"}; the password is read
+// from the environment variable password_env names. Prepared statements only.
+#include <memory>
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include "data/mysql_db.h"
+#include "data/schema.h"
+#include "klab/data_source.h"
+#include "klab/params.h"
+#include "klab/symbols.h"
+
+namespace {
+
+class MysqlSource : public klab::DataSource {
+ public:
+  explicit MysqlSource(const std::string& json) {
+    klab::Params p(json, "data source 'mysql'");
+    settings_ = klab::mysql::read_settings(p);
+    p.finish();
+    connection_ = klab::mysql::connect(settings_);
+  }
+
+  std::string display_name() const override { return "MySQL"; }
+
+  std::vector<klab::SymbolInfo> list_symbols() override {
+    try {
+      std::unique_ptr<sql::PreparedStatement> q(
+          connection_->prepareStatement(klab::schema::kSelectSymbols));
+      std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
+      std::vector<klab::SymbolInfo> out;
+      while (rs->next()) {
+        out.push_back({rs->getString(1), rs->getString(2), rs->getString(3),
+                       rs->isNull(4) ? std::string() : std::string(rs->getString(4))});
+      }
+      return out;
+    } catch (const sql::SQLException& e) {
+      throw klab::mysql::query_error(settings_, e);
+    }
+  }
+
+  std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
+                                   const std::string& end_date) override {
+    try {
+      std::unique_ptr<sql::PreparedStatement> q(
+          connection_->prepareStatement(klab::schema::kSelectBars));
+      q->setString(1, klab::symbol_or_verbatim(symbol));
+      q->setString(2, start_date.empty() ? klab::schema::kEarliestDate : start_date);
+      q->setString(3, end_date.empty() ? klab::schema::kLatestDate : end_date);
+      std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
+      std::vector<klab::Bar> bars;
+      while (rs->next()) {
+        klab::Bar b;
+        b.trade_date = rs->getString(1);
+        b.open = static_cast<double>(rs->getDouble(2));
+        b.high = static_cast<double>(rs->getDouble(3));
+        b.low = static_cast<double>(rs->getDouble(4));
+        b.close = static_cast<double>(rs->getDouble(5));
+        b.pre_close = static_cast<double>(rs->getDouble(6));
+        b.volume = static_cast<double>(rs->getDouble(7));
+        b.amount = static_cast<double>(rs->getDouble(8));
+        b.adj_factor = static_cast<double>(rs->getDouble(9));
+        bars.push_back(std::move(b));
+      }
+      return bars;
+    } catch (const sql::SQLException& e) {
+      throw klab::mysql::query_error(settings_, e);
+    }
+  }
+
+ private:
+  klab::mysql::Settings settings_;
+  std::unique_ptr<sql::Connection> connection_;
+};
+
+}  // namespace
+
+KLAB_DATA_SOURCE_PLUGIN("mysql", "1.0.0", "MySQL/MariaDB database with klab's kline schema",
+                        MysqlSource)

@@ -1,0 +1,68 @@
+// sqlite.so — the embedded default data source: a SQLite file with klab's schema.
+// Options: {"path": "data/sample/kline.db"}. Opened read-only; prepared statements only.
+#include <filesystem>
+#include <memory>
+
+#include "data/schema.h"
+#include "data/sqlite_db.h"
+#include "klab/data_source.h"
+#include "klab/params.h"
+#include "klab/symbols.h"
+
+namespace {
+
+class SqliteSource : public klab::DataSource {
+ public:
+  explicit SqliteSource(const std::string& json) {
+    klab::Params p(json, "data source 'sqlite'");
+    path_ = p.text("path", "");
+    p.finish();
+    if (path_.empty()) throw klab::ConfigError("data source 'sqlite': option 'path' is required");
+    if (!std::filesystem::is_regular_file(path_)) {
+      throw klab::DataError("sqlite " + path_ + ": no such database file (create it with " +
+                            "tools/import_kline --db sqlite:" + path_ + ")");
+    }
+    db_ = std::make_unique<klab::sqlite::Database>(path_, true);
+  }
+
+  std::string display_name() const override { return "SQLite"; }
+
+  std::vector<klab::SymbolInfo> list_symbols() override {
+    klab::sqlite::Statement q(*db_, klab::schema::kSelectSymbols);
+    std::vector<klab::SymbolInfo> out;
+    while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
+    return out;
+  }
+
+  std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
+                                   const std::string& end_date) override {
+    klab::sqlite::Statement q(*db_, klab::schema::kSelectBars);
+    q.bind(1, klab::symbol_or_verbatim(symbol))
+        .bind(2, start_date.empty() ? std::string(klab::schema::kEarliestDate) : start_date)
+        .bind(3, end_date.empty() ? std::string(klab::schema::kLatestDate) : end_date);
+    std::vector<klab::Bar> bars;
+    while (q.step()) {
+      klab::Bar b;
+      b.trade_date = q.text(0);
+      b.open = q.number(1);
+      b.high = q.number(2);
+      b.low = q.number(3);
+      b.close = q.number(4);
+      b.pre_close = q.number(5);
+      b.volume = q.number(6);
+      b.amount = q.number(7);
+      b.adj_factor = q.number(8);
+      bars.push_back(std::move(b));
+    }
+    return bars;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<klab::sqlite::Database> db_;
+};
+
+}  // namespace
+
+KLAB_DATA_SOURCE_PLUGIN("sqlite", "1.0.0", "Embedded SQLite database with klab's kline schema",
+                        SqliteSource)

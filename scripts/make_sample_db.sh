@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds data/sample/kline.db (SQLite, klab's schema) from the committed sample CSV files.
+# Idempotent: a second run imports nothing new.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${KLAB_BUILD_DIR:-$root/build}
+"$build/bin/import_kline" --quiet --db "sqlite:$root/data/sample/kline.db" "$root/data/sample"

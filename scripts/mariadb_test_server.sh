@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A throwaway MariaDB server for tests, on loopback, with its own datadir, socket and port.
+#   mariadb_test_server.sh start DIR   -> DIR/port holds the TCP port; user quant / password
+#                                         in DIR/password, database "market"
+#   mariadb_test_server.sh stop DIR
+# Installs mariadb-server if it is missing. No systemd needed.
+set -euo pipefail
+action=${1:?start|stop}
+dir=${2:?state folder}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+sock="$dir/mysqld.sock"
+pidfile="$dir/mysqld.pid"
+
+stop_server() {
+  if [ -f "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
+case "$action" in
+  stop)
+    stop_server
+    exit 0
+    ;;
+  start) ;;
+  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "mariadb_test_server: installing mariadb-server" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+fi
+mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+
+stop_server
+rm -rf "$dir/data"
+mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+  --auth-root-authentication-method=normal > "$dir/install.log" 2>&1 \
+  || { cat "$dir/install.log" >&2; exit 1; }
+
+# A free loopback port.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$mariadbd" --no-defaults --datadir="$dir/data" --socket="$sock" --port="$port" \
+  --bind-address=127.0.0.1 --user=root --pid-file="$pidfile" --skip-log-bin \
+  --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+  --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
+  > "$dir/server.log" 2>&1 &
+for _ in $(seq 1 200); do
+  mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 \
+  || { echo "mariadb_test_server: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
+
+password="klab-test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+mariadb --no-defaults --socket="$sock" -uroot <<SQL
+CREATE DATABASE IF NOT EXISTS market DEFAULT CHARACTER SET utf8mb4;
+CREATE USER 'quant'@'127.0.0.1' IDENTIFIED BY '$password';
+CREATE USER 'quant'@'localhost' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON *.* TO 'quant'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'quant'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+echo "$port" > "$dir/port"
+echo "$password" > "$dir/password"
+echo "mariadb_test_server: up on 127.0.0.1:$port (datadir $dir/data)"

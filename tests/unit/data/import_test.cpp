@@ -1,0 +1,180 @@
+// Importing the real data set into SQLite, reading it back through sqlite.so and csv.so.
+#include "data/importer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "data/adjust.h"
+#include "klab/data_source.h"
+#include "klab/error.h"
+#include "test_support.h"
+
+using klab::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> shared_files() {
+  std::vector<fs::path> files;
+  for (const auto& item : fs::directory_iterator(klab::test::shared_data_dir())) {
+    if (item.path().extension() == ".csv") files.push_back(item.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::shared_ptr<klab::DataSource> source(const std::string& name, const nlohmann::json& options) {
+  return klab::test::registry().create_data_source(name, options.dump());
+}
+
+void expect_same_bars(const std::vector<klab::Bar>& a, const std::vector<klab::Bar>& b,
+                      const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].trade_date, b[i].trade_date) << what;
+    EXPECT_EQ(a[i].open, b[i].open) << what << " " << a[i].trade_date;
+    EXPECT_EQ(a[i].high, b[i].high) << what;
+    EXPECT_EQ(a[i].low, b[i].low) << what;
+    EXPECT_EQ(a[i].close, b[i].close) << what;
+    EXPECT_EQ(a[i].pre_close, b[i].pre_close) << what;
+    EXPECT_EQ(a[i].volume, b[i].volume) << what;
+    EXPECT_EQ(a[i].amount, b[i].amount) << what;
+    EXPECT_EQ(a[i].adj_factor, b[i].adj_factor) << what << " " << a[i].trade_date;
+  }
+}
+
+class SharedData : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::is_directory(klab::test::shared_data_dir())) {
+      GTEST_SKIP() << "real data not found at " << klab::test::shared_data_dir();
+    }
+  }
+};
+
+}  // namespace
+
+TEST_F(SharedData, AllTwentyFilesImportIntoSqliteAndReimportChangesNothing) {
+  TempDir dir;
+  const std::string db = (dir / "kline.db").string();
+  auto files = shared_files();
+  ASSERT_EQ(files.size(), 20u);
+  {
+    auto store = klab::open_kline_store("sqlite:" + db, "");
+    auto report = klab::import_kline_files(*store, files);
+    EXPECT_EQ(report.failed_files, 0u);
+    EXPECT_EQ(report.total.read, 85106u);
+    EXPECT_EQ(report.total.inserted, 85106u);
+    EXPECT_EQ(report.total.rejected, 0u);
+    EXPECT_EQ(report.total.updated, 0u);
+    auto again = klab::import_kline_files(*store, files);
+    EXPECT_EQ(again.total.inserted, 0u);
+    EXPECT_EQ(again.total.updated, 0u);
+    EXPECT_EQ(again.total.unchanged, 85106u);
+  }
+  auto sqlite = source("sqlite", {{"path", db}});
+  auto symbols = sqlite->list_symbols();
+  ASSERT_EQ(symbols.size(), 20u);
+  EXPECT_EQ(symbols.front().symbol, "000001");
+  EXPECT_EQ(symbols.front().name, "平安银行");
+  EXPECT_EQ(symbols.front().exchange, "SZ");
+
+  // The known value, through both plugins, in every spelling of the symbol.
+  auto csv = source("csv", {{"path", klab::test::shared_data_dir().string()}});
+  for (const auto& src : {sqlite, csv}) {
+    for (const char* spelling : {"600519", "sh600519", "600519.SH"}) {
+      auto bars = src->load_bars(spelling, "2020-12-31", "2020-12-31");
+      ASSERT_EQ(bars.size(), 1u) << src->display_name() << " " << spelling;
+      EXPECT_DOUBLE_EQ(bars[0].close, 1998.00);
+    }
+  }
+  // Identical bars from both sources for every symbol, adj_factor included.
+  std::size_t total = 0;
+  for (const auto& info : symbols) {
+    auto a = sqlite->load_bars(info.symbol, "", "");
+    expect_same_bars(a, csv->load_bars(info.symbol, "", ""), info.symbol);
+    total += a.size();
+  }
+  EXPECT_EQ(total, 85106u);
+
+  // A hostile symbol is just a symbol that matches nothing, and nothing changes.
+  EXPECT_TRUE(sqlite->load_bars("600519' OR '1'='1", "", "").empty());
+  EXPECT_TRUE(sqlite->load_bars("600519'; DROP TABLE stock_kline_data; --", "", "").empty());
+  EXPECT_TRUE(csv->load_bars("600519' OR '1'='1", "", "").empty());
+  EXPECT_EQ(sqlite->load_bars("600519", "", "").size(), 4874u);
+  EXPECT_EQ(sqlite->list_symbols().size(), 20u);
+}
+
+TEST_F(SharedData, SuspensionsAreMissingRowsAndExRightsDaysAreAdjusted) {
+  auto csv = source("csv", {{"path", klab::test::shared_data_dir().string()}});
+  // sh600900 was suspended from 2008-05 to 2009-05: no rows in between.
+  auto bars = csv->load_bars("600900", "2008-06-01", "2009-04-30");
+  EXPECT_TRUE(bars.empty());
+  // On an ex-rights day pre_close differs from yesterday's close; adjusted closes are
+  // continuous: adjusted pre_close equals yesterday's adjusted close.
+  auto moutai = csv->load_bars("600519", "2016-01-01", "2021-12-31");
+  auto adjusted = klab::adjust_bars(moutai, klab::Adjustment::kForward);
+  int ex_rights_days = 0;
+  for (std::size_t i = 1; i < moutai.size(); ++i) {
+    if (moutai[i].pre_close != moutai[i - 1].close) ++ex_rights_days;
+    EXPECT_NEAR(adjusted[i].pre_close, adjusted[i - 1].close, 1e-9 * adjusted[i].close);
+  }
+  EXPECT_GE(ex_rights_days, 5);  // one dividend a year
+  EXPECT_DOUBLE_EQ(adjusted.back().close, moutai.back().close);  // forward: last bar is raw
+}
+
+TEST(Adjust, FactorFollowsTheDocumentedFormula) {
+  std::vector<klab::Bar> bars(3);
+  bars[0].trade_date = "2020-01-02"; bars[0].close = 10.0; bars[0].pre_close = 9.8;
+  bars[1].trade_date = "2020-01-03"; bars[1].close = 5.2;  bars[1].pre_close = 5.0;  // 10-for-10 bonus
+  bars[2].trade_date = "2020-01-06"; bars[2].close = 5.3;  bars[2].pre_close = 5.2;
+  for (auto& b : bars) { b.open = b.high = b.low = b.close; b.volume = 100; }
+  klab::derive_adj_factors(bars);
+  EXPECT_DOUBLE_EQ(bars[0].adj_factor, 1.0);
+  EXPECT_DOUBLE_EQ(bars[1].adj_factor, 2.0);  // 1 * 10.0 / 5.0
+  EXPECT_DOUBLE_EQ(bars[2].adj_factor, 2.0);
+  auto backward = klab::adjust_bars(bars, klab::Adjustment::kBackward);
+  EXPECT_DOUBLE_EQ(backward[1].close, 10.4);
+  auto forward = klab::adjust_bars(bars, klab::Adjustment::kForward);
+  EXPECT_DOUBLE_EQ(forward[0].close, 5.0);
+  EXPECT_DOUBLE_EQ(forward[0].volume, 200.0);  // shares in today's share base
+  EXPECT_DOUBLE_EQ(forward[2].close, 5.3);
+  EXPECT_THROW(klab::parse_adjustment("sideways"), klab::ConfigError);
+}
+
+TEST(Import, BadRowsAreCountedAndGoodRowsLand) {
+  TempDir dir;
+  klab::test::write_file(
+      dir / "in" / "sz000001.csv",
+      "数据由邢不行整理\n"
+      "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+      "sz000001,平安银行,2021-01-04,19.1,19.1,18.44,18.6,19.34,155421643,2891682177,1,1\n"
+      "sz000001,平安银行,2021-01-05,18.4,18.48,17.8,17.99,18.6,182135210,3284607765,1,1\n"
+      "sz000001,平安银行,2021-01-05,18.4,18.48,17.8,17.99,18.6,182135210,3284607765,1,1\n"
+      "sz000001,平安银行,2021-01-06,17.9,19.68,17.8,19.56,17.99,-5,4,1,1\n");
+  auto store = klab::open_kline_store("sqlite:" + (dir / "k.db").string(), "");
+  auto report = klab::import_kline_files(*store, {dir / "in" / "sz000001.csv"});
+  EXPECT_EQ(report.total.read, 4u);
+  EXPECT_EQ(report.total.inserted, 2u);
+  EXPECT_EQ(report.total.rejected, 2u);
+  ASSERT_EQ(report.files[0].rejections.size(), 2u);
+  EXPECT_EQ(report.files[0].rejections[0].line, 5u);
+  EXPECT_EQ(report.files[0].rejections[1].line, 6u);
+  EXPECT_EQ(report.files[0].rejections[1].reason, "negative 成交量 -5");
+  auto sqlite = source("sqlite", {{"path", (dir / "k.db").string()}});
+  EXPECT_EQ(sqlite->load_bars("000001", "", "").size(), 2u);
+}
+
+TEST(DataSources, BadOptionsAreClearErrors) {
+  EXPECT_THROW(source("sqlite", {{"path", "/no/such/file.db"}}), klab::DataError);
+  EXPECT_THROW(source("sqlite", nlohmann::json::object()), klab::ConfigError);
+  EXPECT_THROW(source("sqlite", {{"path", "x.db"}, {"paht", "y"}}), klab::ConfigError);
+  EXPECT_THROW(source("csv", {{"path", "/no/such/folder"}}), klab::DataError);
+  try {
+    source("mysql", {{"password", "hunter2"}});
+    FAIL();
+  } catch (const klab::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("password_env"), std::string::npos);
+  }
+}

@@ -1,0 +1,122 @@
+// mysql.so against a real MariaDB started by the CTest fixture (scripts/mariadb_test_server.sh).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "data/importer.h"
+#include "klab/data_source.h"
+#include "klab/error.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class MariaDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = klab::test::mariadb();
+    ASSERT_TRUE(db_.available) << "the MariaDB fixture did not start (KLAB_TEST_MARIADB_DIR)";
+    ASSERT_TRUE(fs::is_directory(klab::test::shared_data_dir()));
+    setenv("KLAB_TEST_DB_PASSWORD", db_.password.c_str(), 1);
+  }
+  nlohmann::json options(const std::string& database = "market") const {
+    return {{"host", "127.0.0.1"}, {"port", db_.port}, {"user", "quant"},
+            {"database", database}, {"password_env", "KLAB_TEST_DB_PASSWORD"}};
+  }
+  std::string url(const std::string& database) const {
+    return "mysql://quant@127.0.0.1:" + std::to_string(db_.port) + "/" + database;
+  }
+  klab::test::MariaDb db_;
+};
+
+std::vector<fs::path> shared_files() {
+  std::vector<fs::path> files;
+  for (const auto& item : fs::directory_iterator(klab::test::shared_data_dir())) {
+    if (item.path().extension() == ".csv") files.push_back(item.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
+  auto files = shared_files();
+  {
+    auto store = klab::open_kline_store(url("market_full"), "KLAB_TEST_DB_PASSWORD");
+    auto report = klab::import_kline_files(*store, files);
+    EXPECT_EQ(report.total.inserted + report.total.unchanged, 85106u);
+    auto again = klab::import_kline_files(*store, files);
+    EXPECT_EQ(again.total.inserted, 0u);
+    EXPECT_EQ(again.total.updated, 0u);
+    EXPECT_EQ(again.total.unchanged, 85106u);
+  }
+  klab::test::TempDir dir;
+  {
+    auto sqlite_store = klab::open_kline_store("sqlite:" + (dir / "k.db").string(), "");
+    klab::import_kline_files(*sqlite_store, files);
+  }
+  auto mysql = klab::test::registry().create_data_source("mysql", options("market_full").dump());
+  auto sqlite = klab::test::registry().create_data_source(
+      "sqlite", nlohmann::json{{"path", (dir / "k.db").string()}}.dump());
+  EXPECT_EQ(mysql->display_name(), "MySQL");
+
+  auto bars = mysql->load_bars("sh600519", "2020-12-31", "2020-12-31");
+  ASSERT_EQ(bars.size(), 1u);
+  EXPECT_DOUBLE_EQ(bars[0].close, 1998.00);
+
+  auto symbols = mysql->list_symbols();
+  ASSERT_EQ(symbols.size(), 20u);
+  EXPECT_EQ(symbols[0].name, "平安银行");  // utf8mb4 end to end
+  std::size_t total = 0;
+  for (const auto& info : symbols) {
+    auto a = mysql->load_bars(info.symbol, "2010-01-01", "");
+    auto b = sqlite->load_bars(info.symbol, "2010-01-01", "");
+    ASSERT_EQ(a.size(), b.size()) << info.symbol;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].trade_date, b[i].trade_date);
+      ASSERT_EQ(a[i].close, b[i].close);
+      ASSERT_EQ(a[i].volume, b[i].volume);
+      ASSERT_EQ(a[i].adj_factor, b[i].adj_factor) << info.symbol << " " << a[i].trade_date;
+    }
+    total += mysql->load_bars(info.symbol, "", "").size();
+  }
+  EXPECT_EQ(total, 85106u);
+
+  EXPECT_TRUE(mysql->load_bars("600519' OR '1'='1", "", "").empty());
+  EXPECT_TRUE(mysql->load_bars("600519'; DROP TABLE stock_kline_data; --", "", "").empty());
+  EXPECT_EQ(mysql->load_bars("600519", "", "").size(), 4874u);
+}
+
+TEST_F(MariaDbTest, WrongPasswordIsOneClearErrorWithoutThePassword) {
+  setenv("KLAB_TEST_DB_PASSWORD", "definitely-wrong-secret", 1);
+  try {
+    klab::test::registry().create_data_source("mysql", options().dump());
+    FAIL();
+  } catch (const klab::DataError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("access denied for user 'quant'"), std::string::npos) << message;
+    EXPECT_EQ(message.find("definitely-wrong-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}
+
+TEST_F(MariaDbTest, StoppedServerIsOneClearError) {
+  auto opts = options();
+  // A port nothing listens on: the fixture's own port + 1 is not guaranteed free, so bind none.
+  opts["port"] = 1;
+  try {
+    klab::test::registry().create_data_source("mysql", opts.dump());
+    FAIL();
+  } catch (const klab::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("mysql://quant@127.0.0.1:1/market: cannot connect"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(MariaDbTest, MissingPasswordVariableIsAConfigError) {
+  unsetenv("KLAB_TEST_DB_PASSWORD");
+  EXPECT_THROW(klab::test::registry().create_data_source("mysql", options().dump()),
+               klab::ConfigError);
+}
