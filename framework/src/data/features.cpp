@@ -1,0 +1,286 @@
+#include "data/features.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "klab/error.h"
+
+namespace klab {
+
+namespace {
+
+using Column = std::vector<double>;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// --- building blocks, each with pandas' semantics (noted where it matters) ------------------
+
+Column shift(const Column& x, std::size_t n) {
+  Column out(x.size(), kNaN);
+  for (std::size_t i = n; i < x.size(); ++i) out[i] = x[i - n];
+  return out;
+}
+
+// x.rolling(n).mean(): NaN until n values, NaN if any value in the window is NaN.
+Column rolling_mean(const Column& x, std::size_t n) {
+  Column out(x.size(), kNaN);
+  for (std::size_t i = n - 1; i < x.size(); ++i) {
+    double sum = 0;
+    for (std::size_t j = i + 1 - n; j <= i; ++j) sum += x[j];
+    out[i] = sum / static_cast<double>(n);
+  }
+  return out;
+}
+
+// x.rolling(n).std(): sample standard deviation (ddof = 1).
+Column rolling_std(const Column& x, std::size_t n) {
+  Column out(x.size(), kNaN);
+  for (std::size_t i = n - 1; i < x.size(); ++i) {
+    double mean = 0;
+    for (std::size_t j = i + 1 - n; j <= i; ++j) mean += x[j];
+    mean /= static_cast<double>(n);
+    double ss = 0;
+    for (std::size_t j = i + 1 - n; j <= i; ++j) ss += (x[j] - mean) * (x[j] - mean);
+    out[i] = std::sqrt(ss / static_cast<double>(n - 1));
+  }
+  return out;
+}
+
+Column rolling_extreme(const Column& x, std::size_t n, bool want_max) {
+  Column out(x.size(), kNaN);
+  for (std::size_t i = n - 1; i < x.size(); ++i) {
+    double v = x[i + 1 - n];
+    for (std::size_t j = i + 2 - n; j <= i; ++j) {
+      if (std::isnan(x[j]) || std::isnan(v)) {
+        v = kNaN;
+      } else {
+        v = want_max ? std::max(v, x[j]) : std::min(v, x[j]);
+      }
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+// x.ewm(alpha=alpha, adjust=False).mean(): starts at the first non-NaN value.
+Column ewm(const Column& x, double alpha) {
+  Column out(x.size(), kNaN);
+  bool started = false;
+  double state = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) {
+      if (started) out[i] = state;
+      continue;
+    }
+    state = started ? (1 - alpha) * state + alpha * x[i] : x[i];
+    started = true;
+    out[i] = state;
+  }
+  return out;
+}
+
+Column ema_span(const Column& x, double span) { return ewm(x, 2.0 / (span + 1.0)); }
+
+template <typename F>
+Column map2(const Column& a, const Column& b, F f) {
+  Column out(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) out[i] = f(a[i], b[i]);
+  return out;
+}
+
+Column pct_change(const Column& x, std::size_t n) {
+  return map2(x, shift(x, n), [](double now, double then) { return now / then - 1.0; });
+}
+
+// RSI with Wilder's smoothing (alpha = 1/n): 100 * avg_gain / (avg_gain + avg_loss), 50 when
+// the price did not move at all over the smoothing memory.
+Column rsi(const Column& close, std::size_t n) {
+  Column delta = map2(close, shift(close, 1), [](double a, double b) { return a - b; });
+  Column gain(delta.size()), loss(delta.size());
+  for (std::size_t i = 0; i < delta.size(); ++i) {
+    gain[i] = std::isnan(delta[i]) ? kNaN : std::max(delta[i], 0.0);
+    loss[i] = std::isnan(delta[i]) ? kNaN : std::max(-delta[i], 0.0);
+  }
+  Column g = ewm(gain, 1.0 / static_cast<double>(n)), l = ewm(loss, 1.0 / static_cast<double>(n));
+  return map2(g, l, [](double up, double down) {
+    if (std::isnan(up) || std::isnan(down)) return kNaN;
+    return up + down > 0 ? 100.0 * up / (up + down) : 50.0;
+  });
+}
+
+// (x - low) / (high - low), 0.5 when the range is empty.
+double position_in_range(double x, double low, double high) {
+  if (std::isnan(x) || std::isnan(low) || std::isnan(high)) return kNaN;
+  return high > low ? (x - low) / (high - low) : 0.5;
+}
+
+struct Definition {
+  std::string name;
+  std::size_t warmup;  // rows before the first defined value
+};
+
+// The default set, in order. Warm-up counts are what the formulas imply (see docs/DATA.md).
+const std::vector<Definition>& definitions() {
+  static const std::vector<Definition> all = {
+      {"close", 0},          {"open", 0},           {"high", 0},           {"low", 0},
+      {"volume", 0},         {"ma_5", 4},           {"ma_10", 9},          {"ma_20", 19},
+      {"ma_60", 59},         {"ema_12", 0},         {"ema_26", 0},         {"return_1", 1},
+      {"return_5", 5},       {"return_10", 10},     {"return_20", 20},     {"log_return_1", 1},
+      {"volatility_5", 5},   {"volatility_10", 10}, {"volatility_20", 20}, {"rsi_6", 1},
+      {"rsi_14", 1},         {"macd", 0},           {"macd_signal", 0},    {"macd_hist", 0},
+      {"bb_upper", 19},      {"bb_lower", 19},      {"bb_width", 19},      {"bb_position", 19},
+      {"kdj_k", 8},          {"kdj_d", 8},          {"kdj_j", 8},          {"atr_14", 13},
+      {"atr_ratio_14", 13},  {"volume_ma_5", 4},    {"volume_ratio_5", 4}, {"volume_ratio_20", 19},
+      {"log_amount", 0},     {"volume_change_1", 1}, {"kmid", 0},          {"klen", 0},
+      {"kup", 0},            {"klow", 0},           {"ksft", 0},           {"position_20", 19},
+      {"position_60", 59},
+  };
+  return all;
+}
+
+std::string known_list() {
+  std::string list;
+  for (const auto& d : definitions()) list += (list.empty() ? "" : ", ") + d.name;
+  return list;
+}
+
+}  // namespace
+
+const std::vector<std::string>& default_feature_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& d : definitions()) out.push_back(d.name);
+    return out;
+  }();
+  return names;
+}
+
+std::vector<std::string> feature_set(const std::string& name) {
+  if (name == "default") return default_feature_names();
+  if (name == "ohlcv") return {"open", "high", "low", "close", "volume"};
+  if (name == "basic") {
+    return {"close", "open", "high", "low", "volume", "return_1", "return_5",
+            "ma_5", "ma_10", "ma_20", "volatility_20", "rsi_14"};
+  }
+  throw ConfigError("features: unknown feature set \"" + name +
+                    "\" (expected default, basic, ohlcv or a list of feature names)");
+}
+
+void validate_feature_names(const std::vector<std::string>& names, const std::string& key) {
+  if (names.empty()) throw ConfigError(key + ": the feature list is empty");
+  std::set<std::string> seen;
+  const auto& known = default_feature_names();
+  for (const auto& name : names) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      throw ConfigError(key + ": unknown feature '" + name + "' (known: " + known_list() + ")");
+    }
+    if (!seen.insert(name).second) throw ConfigError(key + ": feature '" + name + "' listed twice");
+  }
+}
+
+std::size_t warmup_rows(const std::vector<std::string>& names) {
+  std::size_t rows = 0;
+  for (const auto& d : definitions()) {
+    if (std::find(names.begin(), names.end(), d.name) != names.end()) rows = std::max(rows, d.warmup);
+  }
+  return rows;
+}
+
+FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<std::string>& names) {
+  const std::size_t n = bars.size();
+  Column open(n), high(n), low(n), close(n), volume(n), amount(n);
+  FeatureFrame frame;
+  frame.names = names;
+  frame.dates.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    open[i] = bars[i].open;
+    high[i] = bars[i].high;
+    low[i] = bars[i].low;
+    close[i] = bars[i].close;
+    volume[i] = bars[i].volume;
+    amount[i] = bars[i].amount;
+    frame.dates.push_back(bars[i].trade_date);
+  }
+
+  std::map<std::string, Column> c;
+  c["close"] = close;
+  c["open"] = open;
+  c["high"] = high;
+  c["low"] = low;
+  c["volume"] = volume;
+  for (int w : {5, 10, 20, 60}) c["ma_" + std::to_string(w)] = rolling_mean(close, w);
+  c["ema_12"] = ema_span(close, 12);
+  c["ema_26"] = ema_span(close, 26);
+  for (int h : {1, 5, 10, 20}) c["return_" + std::to_string(h)] = pct_change(close, h);
+  c["log_return_1"] = map2(close, shift(close, 1), [](double a, double b) { return std::log(a / b); });
+  for (int w : {5, 10, 20}) c["volatility_" + std::to_string(w)] = rolling_std(c["return_1"], w);
+  c["rsi_6"] = rsi(close, 6);
+  c["rsi_14"] = rsi(close, 14);
+  c["macd"] = map2(c["ema_12"], c["ema_26"], std::minus<>());
+  c["macd_signal"] = ema_span(c["macd"], 9);
+  c["macd_hist"] = map2(c["macd"], c["macd_signal"], std::minus<>());
+  Column std20 = rolling_std(close, 20);
+  c["bb_upper"] = map2(c["ma_20"], std20, [](double m, double s) { return m + 2 * s; });
+  c["bb_lower"] = map2(c["ma_20"], std20, [](double m, double s) { return m - 2 * s; });
+  c["bb_width"] = map2(map2(c["bb_upper"], c["bb_lower"], std::minus<>()), c["ma_20"], std::divides<>());
+  Column bb_position(n);
+  for (std::size_t i = 0; i < n; ++i) bb_position[i] = position_in_range(close[i], c["bb_lower"][i], c["bb_upper"][i]);
+  c["bb_position"] = bb_position;
+
+  // KDJ(9, 3, 3): RSV over 9 days, K and D smoothed with alpha 1/3 from the first RSV.
+  Column low9 = rolling_extreme(low, 9, false), high9 = rolling_extreme(high, 9, true), rsv(n);
+  for (std::size_t i = 0; i < n; ++i) rsv[i] = 100.0 * position_in_range(close[i], low9[i], high9[i]);
+  c["kdj_k"] = ewm(rsv, 1.0 / 3.0);
+  c["kdj_d"] = ewm(c["kdj_k"], 1.0 / 3.0);
+  c["kdj_j"] = map2(c["kdj_k"], c["kdj_d"], [](double k, double d) { return 3 * k - 2 * d; });
+
+  // True range uses the previous adjusted close; the first row's is high - low.
+  Column prev_close = shift(close, 1), tr(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    tr[i] = high[i] - low[i];
+    if (!std::isnan(prev_close[i])) {
+      tr[i] = std::max({tr[i], std::abs(high[i] - prev_close[i]), std::abs(low[i] - prev_close[i])});
+    }
+  }
+  c["atr_14"] = rolling_mean(tr, 14);
+  c["atr_ratio_14"] = map2(c["atr_14"], close, std::divides<>());
+  c["volume_ma_5"] = rolling_mean(volume, 5);
+  c["volume_ratio_5"] = map2(volume, c["volume_ma_5"], std::divides<>());
+  c["volume_ratio_20"] = map2(volume, rolling_mean(volume, 20), std::divides<>());
+  c["log_amount"] = Column(n);
+  for (std::size_t i = 0; i < n; ++i) c["log_amount"][i] = std::log1p(amount[i]);
+  c["volume_change_1"] = pct_change(volume, 1);
+
+  // Candlestick shape, relative to the open (Alpha158's KMID, KLEN, KUP, KLOW, KSFT).
+  Column kmid(n), klen(n), kup(n), klow(n), ksft(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    kmid[i] = (close[i] - open[i]) / open[i];
+    klen[i] = (high[i] - low[i]) / open[i];
+    kup[i] = (high[i] - std::max(open[i], close[i])) / open[i];
+    klow[i] = (std::min(open[i], close[i]) - low[i]) / open[i];
+    ksft[i] = (2 * close[i] - high[i] - low[i]) / open[i];
+  }
+  c["kmid"] = kmid;
+  c["klen"] = klen;
+  c["kup"] = kup;
+  c["klow"] = klow;
+  c["ksft"] = ksft;
+  for (int w : {20, 60}) {
+    Column lo = rolling_extreme(low, w, false), hi = rolling_extreme(high, w, true), pos(n);
+    for (std::size_t i = 0; i < n; ++i) pos[i] = position_in_range(close[i], lo[i], hi[i]);
+    c["position_" + std::to_string(w)] = pos;
+  }
+
+  frame.values.resize(n * names.size());
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    auto it = c.find(names[j]);
+    if (it == c.end()) throw ConfigError("features: unknown feature '" + names[j] + "'");
+    for (std::size_t i = 0; i < n; ++i) frame.values[i * names.size() + j] = it->second[i];
+  }
+  return frame;
+}
+
+}  // namespace klab

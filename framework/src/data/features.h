@@ -1,0 +1,45 @@
+// data/features.h — the feature library: technical indicators computed from one symbol's bars.
+//
+// The default set has 45 features (docs/DATA.md gives every formula); its names become
+// model/config.json's feature_names. Features are computed on adjusted bars (data/adjust.h),
+// one column at a time in double precision; rows before a feature's look-back is complete are
+// NaN (warm-up) and are dropped by the dataset, never filled. A pandas re-implementation
+// (tests/python/features_reference.py) agrees to 1e-6 relative.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "klab/data_source.h"
+
+namespace klab {
+
+// Row-major [rows x names.size()] matrix of one symbol's features.
+struct FeatureFrame {
+  std::vector<std::string> names;
+  std::vector<std::string> dates;
+  std::vector<double> values;  // row * names.size() + column
+  std::size_t rows() const { return dates.size(); }
+  std::size_t cols() const { return names.size(); }
+  double at(std::size_t row, std::size_t col) const { return values[row * names.size() + col]; }
+};
+
+// Every feature klab can compute, in the default set's order.
+const std::vector<std::string>& default_feature_names();
+
+// Named sets: "default" (all 45), "ohlcv" (open, high, low, close, volume), "basic" (a dozen
+// price, return and moving-average features). Throws ConfigError for an unknown set name.
+std::vector<std::string> feature_set(const std::string& name);
+
+// Checks an explicit list: every name must be known and appear once. Throws ConfigError naming
+// the first bad entry and listing the known names.
+void validate_feature_names(const std::vector<std::string>& names, const std::string& key = "features");
+
+// Rows needed before every feature in `names` is defined (59 for the default set).
+std::size_t warmup_rows(const std::vector<std::string>& names);
+
+// Computes `names` (already validated) for `bars` (one symbol, oldest first, adjusted).
+FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<std::string>& names);
+
+}  // namespace klab

@@ -1,0 +1,229 @@
+// Datasets: chronological leakage-free splits, a scaler fitted on training rows alone, windows
+// that never span a suspension, and memory that does not grow with seq_length.
+#include "data/dataset.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "data/features.h"
+#include "data/importer.h"
+#include "klab/error.h"
+#include "test_support.h"
+
+using klab::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The committed sample (5 real symbols, 2016-2022) in a fresh SQLite file.
+class SampleDb : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    auto store = klab::open_kline_store("sqlite:" + (*dir_ / "kline.db").string(), "");
+    std::vector<fs::path> files;
+    for (const auto& item : fs::directory_iterator(klab::test::sample_data_dir())) {
+      if (item.path().extension() == ".csv") files.push_back(item.path());
+    }
+    auto report = klab::import_kline_files(*store, files);
+    ASSERT_EQ(report.failed_files, 0u);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  std::shared_ptr<klab::DataSource> source() const {
+    return klab::test::registry().create_data_source(
+        "sqlite", nlohmann::json{{"path", (*dir_ / "kline.db").string()}}.dump());
+  }
+  static klab::DatasetSpec spec(std::vector<std::string> symbols) {
+    klab::DatasetSpec s;
+    s.symbols = std::move(symbols);
+    s.features = klab::default_feature_names();
+    s.seq_length = 20;
+    return s;
+  }
+  static TempDir* dir_;
+};
+TempDir* SampleDb::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(SampleDb, SplitsAreChronologicalByTargetDate) {
+  auto src = source();
+  auto ds = klab::Dataset::build(*src, spec({"600519", "000001"}));
+  ASSERT_FALSE(ds.train().empty());
+  ASSERT_FALSE(ds.val().empty());
+  ASSERT_FALSE(ds.test().empty());
+  for (const auto& w : ds.train()) EXPECT_LT(ds.target_date(w), ds.val_start());
+  for (const auto& w : ds.val()) {
+    EXPECT_GE(ds.target_date(w), ds.val_start());
+    EXPECT_LT(ds.target_date(w), ds.test_start());
+  }
+  for (const auto& w : ds.test()) EXPECT_GE(ds.target_date(w), ds.test_start());
+  const double total = ds.train().size() + ds.val().size() + ds.test().size();
+  EXPECT_NEAR(ds.train().size() / total, 0.7, 0.02);
+  EXPECT_NEAR(ds.test().size() / total, 0.15, 0.02);
+  EXPECT_EQ(ds.dropped_warmup_rows(), 2u * 59u);
+}
+
+TEST_F(SampleDb, ScalerStatisticsAreThoseOfTheTrainingRowsAlone) {
+  auto src = source();
+  for (const char* kind : {"zscore", "robust"}) {
+    auto s = spec({"600519"});
+    s.scaler = kind;
+    auto ds = klab::Dataset::build(*src, s);
+    // Recompute independently: features of the rows dated before the validation period.
+    auto bars = klab::adjust_bars(src->load_bars("600519", "", ""), klab::Adjustment::kForward);
+    auto frame = klab::compute_features(bars, s.features);
+    for (std::size_t j = 0; j < frame.cols(); ++j) {
+      std::vector<double> v;
+      for (std::size_t i = 59; i < frame.rows() && frame.dates[i] < ds.val_start(); ++i) {
+        v.push_back(frame.at(i, j));
+      }
+      double center, scale;
+      if (std::string(kind) == "zscore") {
+        double mean = 0, ss = 0;
+        for (double x : v) mean += x;
+        mean /= v.size();
+        for (double x : v) ss += (x - mean) * (x - mean);
+        center = mean;
+        scale = std::sqrt(ss / v.size());
+      } else {
+        std::sort(v.begin(), v.end());
+        auto q = [&](double p) {
+          double pos = p * (v.size() - 1);
+          std::size_t lo = static_cast<std::size_t>(pos);
+          return v[lo] + (v[std::min(lo + 1, v.size() - 1)] - v[lo]) * (pos - lo);
+        };
+        center = q(0.5);
+        scale = q(0.75) - q(0.25);
+      }
+      EXPECT_NEAR(ds.scaler().center[j], center, 1e-9 * (1 + std::abs(center))) << kind << " " << frame.names[j];
+      EXPECT_NEAR(ds.scaler().scale[j], scale, 1e-9 * (1 + std::abs(scale))) << kind << " " << frame.names[j];
+    }
+  }
+}
+
+TEST_F(SampleDb, ValidationAndTestDataCannotMoveTheScaler) {
+  auto src = source();
+  // Backward adjustment is causal (each factor depends only on earlier days). Forward adjustment
+  // rescales every past price by the last loaded day's factor, so its price levels move with
+  // the end date: docs/DATA.md says so.
+  auto s = spec({"600036"});
+  s.adjustment = klab::Adjustment::kBackward;
+  s.split.val_start = "2020-01-02";
+  s.split.test_start = "2021-01-04";
+  auto full = klab::Dataset::build(*src, s);
+  s.end_date = "2021-06-30";  // different (shorter) val/test data, same training rows
+  auto shorter = klab::Dataset::build(*src, s);
+  EXPECT_EQ(full.scaler().center, shorter.scaler().center);
+  EXPECT_EQ(full.scaler().scale, shorter.scaler().scale);
+  EXPECT_EQ(full.scaler().target_center, shorter.scaler().target_center);
+  EXPECT_EQ(full.train().size(), shorter.train().size());
+  EXPECT_LT(shorter.test().size(), full.test().size());
+}
+
+TEST_F(SampleDb, WindowsAreScaledSlicesOfTheFeatureMatrix) {
+  auto src = source();
+  auto ds = klab::Dataset::build(*src, spec({"601318"}));
+  const auto& w = ds.test().back();
+  std::vector<float> window(20 * ds.n_features());
+  ds.fill_window(w, window.data());
+  auto bars = klab::adjust_bars(src->load_bars("601318", "", ""), klab::Adjustment::kForward);
+  auto frame = klab::compute_features(bars, ds.spec().features);
+  const std::size_t raw_row = w.end_row + 59;  // warm-up rows are dropped before indexing
+  for (std::size_t j = 0; j < ds.n_features(); ++j) {
+    const double expected = (frame.at(raw_row, j) - ds.scaler().center[j]) / ds.scaler().scale[j];
+    EXPECT_NEAR(window[19 * ds.n_features() + j], expected, 1e-4 * (1 + std::abs(expected)));
+  }
+  EXPECT_DOUBLE_EQ(ds.raw_target(w), bars[raw_row + 1].close);  // next-day adjusted close
+  EXPECT_DOUBLE_EQ(ds.last_close(w), bars[raw_row].close);
+}
+
+TEST_F(SampleDb, MemoryGrowsWithRowsNotWithSeqLength) {
+  auto src = source();
+  auto s = spec({"600519", "000001", "601318", "600036", "000858"});
+  s.seq_length = 5;
+  auto small = klab::Dataset::build(*src, s);
+  s.seq_length = 60;
+  auto large = klab::Dataset::build(*src, s);
+  std::size_t rows = 0;
+  for (const auto& series : large.series()) rows += series.dates.size();
+  const std::size_t matrix = rows * large.n_features() * sizeof(float);
+  EXPECT_LT(large.memory_bytes(), matrix * 2);
+  EXPECT_LT(large.memory_bytes(), small.memory_bytes() * 1.05);
+}
+
+TEST_F(SampleDb, ReturnTargetAndErrors) {
+  auto src = source();
+  auto s = spec({"000858"});
+  s.target_kind = "return";
+  s.horizon = 5;
+  auto ds = klab::Dataset::build(*src, s);
+  const auto& w = ds.train().front();
+  const auto& series = ds.series()[w.series];
+  EXPECT_DOUBLE_EQ(ds.raw_target(w), series.close[w.end_row + 5] / series.close[w.end_row] - 1);
+
+  try {
+    klab::Dataset::build(*src, spec({"688999"}));
+    FAIL();
+  } catch (const klab::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("symbol 688999: no bars in SQLite"), std::string::npos) << e.what();
+  }
+  auto tiny = spec({"600519"});
+  tiny.start_date = "2021-12-01";
+  EXPECT_THROW(klab::Dataset::build(*src, tiny), klab::DataError);
+  auto bad = spec({"600519"});
+  bad.split.train = 0.9;
+  EXPECT_THROW(klab::Dataset::build(*src, bad), klab::ConfigError);
+}
+
+TEST(Dataset, NoWindowSpansASuspension) {
+  TempDir dir;
+  // 400 trading days with a 60-calendar-day suspension after day 200.
+  std::string csv =
+      "数据由邢不行整理\n"
+      "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n";
+  long day = klab::days_from_iso("2015-01-05");
+  double close = 10;
+  for (int i = 0; i < 400; ++i) {
+    day += (i == 200) ? 60 : 1;
+    // civil_from_days, inline: format the date of `day`.
+    long z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = static_cast<unsigned>(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long y = static_cast<long>(yoe) + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    char date[16];
+    std::snprintf(date, sizeof date, "%04ld-%02u-%02u", y, m, d);
+    const double prev = close;
+    close = prev * (1 + 0.01 * std::sin(i * 0.7));
+    char row[256];
+    std::snprintf(row, sizeof row, "sz000001,平安银行,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,1,1\n", date,
+                  prev, std::max(prev, close) * 1.01, std::min(prev, close) * 0.99, close, prev,
+                  100000 + i * 10, 1000000 + i);
+    csv += row;
+  }
+  klab::test::write_file(dir / "sz000001.csv", csv);
+  auto src = klab::test::registry().create_data_source(
+      "csv", nlohmann::json{{"path", dir.path().string()}}.dump());
+  klab::DatasetSpec s;
+  s.symbols = {"000001"};
+  s.features = klab::feature_set("basic");
+  s.seq_length = 10;
+  s.max_gap_days = 15;
+  auto ds = klab::Dataset::build(*src, s);
+  EXPECT_EQ(ds.skipped_gap_windows(), 10u);  // every window whose inputs or target cross the gap
+  const auto& series = ds.series()[0];
+  for (const auto* split : {&ds.train(), &ds.val(), &ds.test()}) {
+    for (const auto& w : *split) {
+      for (std::size_t i = w.end_row + 1 - 10; i < w.end_row + 1; ++i) {
+        EXPECT_LE(klab::days_from_iso(series.dates[i + 1]) - klab::days_from_iso(series.dates[i]), 15)
+            << series.dates[i];
+      }
+    }
+  }
+}
