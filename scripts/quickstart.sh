@@ -14,3 +14,8 @@ bash "$root/scripts/make_sample_db.sh"
 echo
 echo "== klab plugins (each model built and run once on a [4, 60, 45] window) =="
 "$build/bin/list_plugins" --check
+
+echo
+echo "== quickstart experiment (experiments/quickstart.yaml) =="
+cd "$root"
+"$build/bin/sweep" experiments/quickstart.yaml --progress

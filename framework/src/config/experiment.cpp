@@ -1,0 +1,385 @@
+#include "config/experiment.h"
+
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "data/adjust.h"
+#include "data/features.h"
+#include "data/kline_csv.h"
+#include "klab/error.h"
+#include "klab/symbols.h"
+
+namespace klab {
+
+namespace {
+
+std::string where(const std::string& file, const YAML::Node& node) {
+  const auto mark = node.Mark();
+  if (mark.line < 0) return file;
+  return file + ":" + std::to_string(mark.line + 1);
+}
+
+// One mapping of the YAML file: typed accessors that remember which keys were read, and
+// finish() that rejects the rest. Messages carry "file:line: path.key: ...".
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, std::string file)
+      : node_(node), path_(std::move(path)), file_(std::move(file)) {
+    if (node_ && !node_.IsMap() && !node_.IsNull()) fail(node_, "", "expected a mapping of keys");
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
+    throw ConfigError(where(file_, at) + ": " + dotted(key) + (key.empty() && path_.empty() ? "" : ": ") + what);
+  }
+  std::string dotted(const std::string& key) const {
+    return path_.empty() ? key : (key.empty() ? path_ : path_ + "." + key);
+  }
+
+  YAML::Node get(const std::string& key) {
+    known_.insert(key);
+    if (!node_ || !node_.IsMap()) return YAML::Node();
+    return node_[key];
+  }
+  bool has(const std::string& key) const { return node_ && node_.IsMap() && node_[key]; }
+
+  std::string text(const std::string& key, const std::string& fallback) {
+    YAML::Node v = get(key);
+    if (!v || v.IsNull()) return fallback;
+    if (!v.IsScalar()) fail(v, key, "expected a string");
+    return v.Scalar();
+  }
+  std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& choices) {
+    YAML::Node v = get(key);
+    std::string s = text(key, fallback);
+    for (const auto& c : choices) {
+      if (c == s) return s;
+    }
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+    fail(v, key, "expected one of " + list + ", got \"" + s + "\"");
+  }
+  double number(const std::string& key, double fallback, double low, double high, bool open_high = false) {
+    YAML::Node v = get(key);
+    if (!v || v.IsNull()) return fallback;
+    double d = 0;
+    if (!v.IsScalar() || !YAML::convert<double>::decode(v, d) || v.Tag() == "!") {
+      fail(v, key, "expected a number, got " + describe(v));
+    }
+    if (d < low || d > high || (open_high && d == high)) {
+      fail(v, key, "must be in [" + fmt(low) + ", " + fmt(high) + (open_high ? ")" : "]") + ", got " + v.Scalar());
+    }
+    return d;
+  }
+  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t low) {
+    YAML::Node v = get(key);
+    if (!v || v.IsNull()) return fallback;
+    long long i = 0;
+    if (!v.IsScalar() || !YAML::convert<long long>::decode(v, i) || v.Tag() == "!") {
+      fail(v, key, "expected an integer, got " + describe(v));
+    }
+    if (i < low) fail(v, key, "must be >= " + std::to_string(low) + ", got " + v.Scalar());
+    return i;
+  }
+  std::string date(const std::string& key) {
+    YAML::Node v = get(key);
+    if (!v || v.IsNull()) return "";
+    std::string iso = v.IsScalar() ? normalize_date(v.Scalar()) : "";
+    if (iso.empty()) fail(v, key, "expected a date YYYY-MM-DD, got " + describe(v));
+    return iso;
+  }
+  Section child(const std::string& key) { return Section(get(key), dotted(key), file_); }
+
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& item : node_) {
+      const std::string key = item.first.Scalar();
+      if (known_.count(key)) continue;
+      std::string list;
+      for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+      fail(item.first, key, "unknown key (known here: " + list + ")");
+    }
+  }
+  const YAML::Node& node() const { return node_; }
+  const std::string& file() const { return file_; }
+
+  static std::string describe(const YAML::Node& v) {
+    if (v.IsScalar()) return "\"" + v.Scalar() + "\"";
+    if (v.IsSequence()) return "a list";
+    if (v.IsMap()) return "a mapping";
+    return "nothing";
+  }
+
+ private:
+  static std::string fmt(double d) {
+    nlohmann::json j = d;
+    return j.dump();
+  }
+  YAML::Node node_;
+  std::string path_, file_;
+  std::set<std::string> known_;
+};
+
+std::string checked_symbol(const Section& section, const YAML::Node& v, const std::string& key) {
+  if (!v.IsScalar()) section.fail(v, key, "expected a symbol such as \"600519\"");
+  if (v.Scalar() == "all") return "all";
+  auto code = normalize_symbol(v.Scalar());
+  if (!code) {
+    section.fail(v, key, "\"" + v.Scalar() + "\" is not an A-share symbol (600519, sh600519, 600519.SH)");
+  }
+  return *code;
+}
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  if (!node || node.IsNull()) return nullptr;
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(yaml_to_json(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& item : node) out[item.first.Scalar()] = yaml_to_json(item.second);
+    return out;
+  }
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  static const std::regex integer(R"([-+]?(0|[1-9][0-9]*))");
+  static const std::regex real(R"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(s, integer)) return std::stoll(s);
+  if (std::regex_match(s, real)) return std::stod(s);
+  if (s == "true" || s == "True" || s == "yes") return true;
+  if (s == "false" || s == "False" || s == "no") return false;
+  if (s == "null" || s == "~") return nullptr;
+  return s;
+}
+
+ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& file, bool sweep_allowed) {
+  if (!root || !root.IsMap()) throw ConfigError(file + ": an experiment file must be a mapping of sections");
+  Section top(root, "", file);
+  ExperimentSpec spec;
+  spec.file = file;
+  spec.name = top.text("name", std::filesystem::path(file).stem().string());
+  if (!std::regex_match(spec.name, std::regex("[A-Za-z0-9_.-]+"))) {
+    top.fail(top.get("name"), "name", "use letters, digits, '_', '-' and '.' only");
+  }
+  spec.output_dir = top.text("output_dir", spec.output_dir);
+  if (sweep_allowed) top.get("sweep");  // validated by the sweep expander
+
+  // --- data -------------------------------------------------------------------------------
+  if (!top.has("data")) throw ConfigError(file + ": missing section 'data'");
+  Section data = top.child("data");
+  spec.source = data.text("source", spec.source);
+  YAML::Node options = data.get("options");
+  if (options && !options.IsNull()) {
+    if (!options.IsMap()) data.fail(options, "options", "expected a mapping of the source's options");
+    spec.source_options = yaml_to_json(options);
+  }
+  YAML::Node one = data.get("symbol"), many = data.get("symbols");
+  if (one && many) data.fail(many, "symbols", "give either symbol or symbols, not both");
+  if (one) {
+    spec.symbols = {checked_symbol(data, one, "symbol")};
+    if (spec.symbols[0] == "all") data.fail(one, "symbol", "use symbols: all for every symbol");
+  } else if (many) {
+    spec.multi_symbol = true;
+    if (many.IsScalar()) {
+      if (many.Scalar() != "all") data.fail(many, "symbols", "expected a list of symbols or \"all\"");
+      spec.symbols = {"all"};
+    } else if (many.IsSequence() && many.size() > 0) {
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < many.size(); ++i) {
+        auto s = checked_symbol(data, many[i], "symbols[" + std::to_string(i) + "]");
+        if (s == "all") data.fail(many[i], "symbols", "\"all\" cannot be mixed with symbols");
+        if (!seen.insert(s).second) data.fail(many[i], "symbols", "symbol " + s + " listed twice");
+        spec.symbols.push_back(s);
+      }
+    } else {
+      data.fail(many, "symbols", "expected a non-empty list of symbols or \"all\"");
+    }
+  } else {
+    throw ConfigError(where(file, data.node()) + ": data: missing 'symbol' (or 'symbols')");
+  }
+  spec.start_date = data.date("start_date");
+  spec.end_date = data.date("end_date");
+  if (!spec.start_date.empty() && !spec.end_date.empty() && spec.start_date > spec.end_date) {
+    data.fail(data.get("end_date"), "end_date", "is before start_date " + spec.start_date);
+  }
+  if (data.has("split")) {
+    Section split = data.child("split");
+    const bool by_date = split.has("val_start") || split.has("test_start");
+    if (by_date) {
+      spec.split.val_start = split.date("val_start");
+      spec.split.test_start = split.date("test_start");
+      if (spec.split.val_start.empty() || spec.split.test_start.empty() ||
+          spec.split.val_start >= spec.split.test_start) {
+        split.fail(split.node(), "", "by date needs both val_start and test_start, val_start first");
+      }
+    } else {
+      spec.split.train = split.number("train", 0.7, 0.0, 1.0);
+      spec.split.val = split.number("val", 0.15, 0.0, 1.0);
+      spec.split.test = split.number("test", 0.15, 0.0, 1.0);
+      if (spec.split.train <= 0 || spec.split.val <= 0 || spec.split.test <= 0 ||
+          std::abs(spec.split.train + spec.split.val + spec.split.test - 1.0) > 1e-6) {
+        split.fail(split.node(), "", "train, val and test must be positive and sum to 1");
+      }
+    }
+    split.finish();
+  }
+  spec.adjust = data.choice("adjust", spec.adjust, {"forward", "backward", "none"});
+  spec.scaler = data.choice("scaler", spec.scaler, {"zscore", "robust", "none"});
+  spec.max_gap_days = static_cast<int>(data.integer("max_gap_days", spec.max_gap_days, 1));
+  data.finish();
+
+  // --- features / target ------------------------------------------------------------------
+  YAML::Node features = top.get("features");
+  if (!features || features.IsNull()) {
+    spec.features = feature_set("default");
+  } else if (features.IsScalar()) {
+    spec.features_name = features.Scalar();
+    try {
+      spec.features = feature_set(spec.features_name);
+    } catch (const ConfigError& e) {
+      throw ConfigError(where(file, features) + ": " + e.what());
+    }
+  } else if (features.IsSequence()) {
+    spec.features_name = "custom";
+    for (const auto& f : features) spec.features.push_back(f.IsScalar() ? f.Scalar() : "?");
+    try {
+      validate_feature_names(spec.features, "features");
+    } catch (const ConfigError& e) {
+      throw ConfigError(where(file, features) + ": " + e.what());
+    }
+  } else {
+    top.fail(features, "features", "expected a set name (default, basic, ohlcv) or a list of names");
+  }
+  if (top.has("target")) {
+    Section target = top.child("target");
+    spec.target_kind = target.choice("kind", spec.target_kind, {"close", "return"});
+    spec.horizon = static_cast<std::size_t>(target.integer("horizon", 1, 1));
+    target.finish();
+  } else {
+    top.get("target");
+  }
+
+  // --- model --------------------------------------------------------------------------------
+  if (!top.has("model")) throw ConfigError(file + ": missing section 'model'");
+  YAML::Node model = top.get("model");
+  if (!model.IsMap()) top.fail(model, "model", "expected a mapping with 'type' and hyperparameters");
+  if (!model["type"]) top.fail(model, "model", "missing 'type' (a model plugin name: lstm, gru, ...)");
+  spec.model_type = model["type"].Scalar();
+  spec.model_params = nlohmann::json::object();
+  for (const auto& item : model) {
+    const std::string key = item.first.Scalar();
+    if (key != "type") spec.model_params[key] = yaml_to_json(item.second);
+  }
+
+  // --- train --------------------------------------------------------------------------------
+  Section train = top.child("train");
+  TrainSpec& t = spec.train;
+  t.seq_length = static_cast<std::size_t>(train.integer("seq_length", t.seq_length, 1));
+  t.epochs = static_cast<std::size_t>(train.integer("epochs", t.epochs, 1));
+  t.batch_size = static_cast<std::size_t>(train.integer("batch_size", t.batch_size, 1));
+  t.learning_rate = train.number("learning_rate", t.learning_rate, 1e-12, 10.0);
+  t.optimizer = train.choice("optimizer", t.optimizer, {"adam", "adamw", "sgd"});
+  t.weight_decay = train.number("weight_decay", t.weight_decay, 0.0, 1.0);
+  t.momentum = train.number("momentum", t.momentum, 0.0, 1.0, true);
+  t.loss = train.choice("loss", t.loss, {"mse", "huber"});
+  t.huber_delta = train.number("huber_delta", t.huber_delta, 1e-12, 1e12);
+  t.lr_schedule = train.choice("lr_schedule", t.lr_schedule, {"none", "step", "cosine"});
+  t.lr_step_size = static_cast<std::size_t>(train.integer("lr_step_size", t.lr_step_size, 1));
+  t.lr_gamma = train.number("lr_gamma", t.lr_gamma, 1e-12, 1.0);
+  t.min_learning_rate = train.number("min_learning_rate", t.min_learning_rate, 0.0, 10.0);
+  t.grad_clip = train.number("grad_clip", t.grad_clip, 0.0, 1e12);
+  t.patience = static_cast<std::size_t>(train.integer("patience", t.patience, 0));
+  t.checkpoint_interval = static_cast<std::size_t>(train.integer("checkpoint_interval", t.checkpoint_interval, 1));
+  t.seed = static_cast<std::uint64_t>(train.integer("seed", static_cast<std::int64_t>(t.seed), 0));
+  t.threads = static_cast<int>(train.integer("threads", t.threads, 1));
+  train.finish();
+
+  top.finish();
+  return spec;
+}
+
+ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  return experiment_from_yaml(root, file_name);
+}
+
+ExperimentSpec load_experiment(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file.string() + ": cannot read the experiment file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_experiment(text.str(), file.string());
+}
+
+nlohmann::json ExperimentSpec::to_json() const {
+  const TrainSpec& t = train;
+  nlohmann::json split_json = split.val_start.empty()
+                                  ? nlohmann::json{{"train", split.train}, {"val", split.val}, {"test", split.test}}
+                                  : nlohmann::json{{"val_start", split.val_start}, {"test_start", split.test_start}};
+  nlohmann::json data = {{"source", source},       {"options", source_options},
+                         {"start_date", start_date}, {"end_date", end_date},
+                         {"split", split_json},     {"adjust", adjust},
+                         {"scaler", scaler},        {"max_gap_days", max_gap_days}};
+  if (multi_symbol) {
+    data["symbols"] = symbols;
+  } else {
+    data["symbol"] = symbols.empty() ? "" : symbols[0];
+  }
+  nlohmann::json model = model_params;
+  model["type"] = model_type;
+  return {{"name", name},
+          {"data", data},
+          {"features", features_name == "custom" ? nlohmann::json(features) : nlohmann::json(features_name)},
+          {"target", {{"kind", target_kind}, {"horizon", horizon}}},
+          {"model", model},
+          {"train",
+           {{"seq_length", t.seq_length}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
+            {"learning_rate", t.learning_rate}, {"optimizer", t.optimizer},
+            {"weight_decay", t.weight_decay}, {"momentum", t.momentum}, {"loss", t.loss},
+            {"huber_delta", t.huber_delta}, {"lr_schedule", t.lr_schedule},
+            {"lr_step_size", t.lr_step_size}, {"lr_gamma", t.lr_gamma},
+            {"min_learning_rate", t.min_learning_rate}, {"grad_clip", t.grad_clip},
+            {"patience", t.patience}, {"checkpoint_interval", t.checkpoint_interval},
+            {"seed", t.seed}, {"threads", t.threads}}},
+          {"output_dir", output_dir}};
+}
+
+ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& j, const std::string& file) {
+  // JSON is YAML: re-validate through the same path so a hand-edited experiment.json is checked.
+  YAML::Node root = YAML::Load(j.dump());
+  // Empty dates were written as "", which the YAML reader would reject: drop them.
+  if (root["data"]["start_date"] && root["data"]["start_date"].Scalar().empty()) root["data"].remove("start_date");
+  if (root["data"]["end_date"] && root["data"]["end_date"].Scalar().empty()) root["data"].remove("end_date");
+  return experiment_from_yaml(root, file, false);
+}
+
+DatasetSpec ExperimentSpec::dataset_spec(const std::vector<std::string>& resolved_symbols) const {
+  DatasetSpec d;
+  d.symbols = resolved_symbols;
+  d.start_date = start_date;
+  d.end_date = end_date;
+  d.adjustment = parse_adjustment(adjust);
+  d.features = features;
+  d.seq_length = train.seq_length;
+  d.target_kind = target_kind;
+  d.horizon = horizon;
+  d.split = split;
+  d.scaler = scaler;
+  d.max_gap_days = max_gap_days;
+  return d;
+}
+
+}  // namespace klab

@@ -1,0 +1,27 @@
+// runs/files.h — writing run files so that a crash never leaves a half-written one.
+//
+// Every JSON file of a run is written to a temporary file in the same folder, fsynced, renamed
+// over the target and the folder fsynced: a reader (or a resume after kill -9) sees the old
+// file or the new one, never a mix. Times are local wall-clock, as the output standard shows.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace klab::files {
+
+void write_atomic(const std::filesystem::path& path, const std::string& content);
+void write_json(const std::filesystem::path& path, const nlohmann::json& value);
+// Throws IoError naming the file when it is missing or not valid JSON.
+nlohmann::json read_json(const std::filesystem::path& path);
+std::string read_text(const std::filesystem::path& path);
+void fsync_dir(const std::filesystem::path& dir);
+
+// "2025-01-19T14:30:25", "2025-01-19 14:30:25", "20250119_143025" for now.
+std::string iso_now();
+std::string log_now();
+std::string compact_now();
+
+}  // namespace klab::files

@@ -1,0 +1,328 @@
+#include "runs/training_manager.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include "klab/error.h"
+#include "runs/files.h"
+#include "runs/state_dict.h"
+
+namespace klab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string optimizer_kind(torch::optim::Optimizer& optimizer) {
+  if (dynamic_cast<torch::optim::AdamW*>(&optimizer)) return "adamw";
+  if (dynamic_cast<torch::optim::Adam*>(&optimizer)) return "adam";
+  if (dynamic_cast<torch::optim::SGD*>(&optimizer)) return "sgd";
+  throw TrainError("checkpoint: unsupported optimizer (klab saves Adam, AdamW and SGD)");
+}
+
+// Moves a finished temporary folder to its final name, replacing an older folder of that name
+// (a resumed run rewriting a checkpoint) without a moment where neither exists under a name a
+// reader would pick.
+void replace_dir(const fs::path& tmp, const fs::path& final_dir) {
+  std::error_code ec;
+  const fs::path old = final_dir.parent_path() / (".old-" + final_dir.filename().string());
+  fs::remove_all(old, ec);
+  if (fs::exists(final_dir)) fs::rename(final_dir, old);
+  fs::rename(tmp, final_dir);
+  files::fsync_dir(final_dir.parent_path());
+  fs::remove_all(old, ec);
+}
+
+c10::IValue json_to_ivalue_metrics(const nlohmann::json& metrics) {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+    if (it->is_number_integer()) {
+      d.insert(it.key(), it->get<int64_t>());
+    } else if (it->is_number()) {
+      d.insert(it.key(), it->get<double>());
+    } else if (it->is_boolean()) {
+      d.insert(it.key(), it->get<bool>());
+    } else if (it->is_string()) {
+      d.insert(it.key(), it->get<std::string>());
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+TrainingManager::TrainingManager(const std::string& stock_symbol, const std::string& model_type,
+                                 const fs::path& output_dir, const std::string& data_source)
+    : output_dir_(output_dir) {
+  if (!std::regex_match(model_type, std::regex("[A-Za-z0-9_-]+"))) {
+    throw ConfigError("run name: invalid model type \"" + model_type + "\"");
+  }
+  std::error_code ec;
+  fs::create_directories(output_dir, ec);
+  if (!fs::is_directory(output_dir)) throw IoError(output_dir.string() + ": cannot create the output folder");
+  const std::string base = (stock_symbol.empty() ? "" : stock_symbol + "_") + model_type + "_" + files::compact_now();
+  // mkdir is atomic: whoever creates the folder owns the name.
+  for (int attempt = 1;; ++attempt) {
+    run_name_ = attempt == 1 ? base : base + "_" + std::to_string(attempt);
+    run_dir_ = output_dir / run_name_;
+    if (::mkdir(run_dir_.c_str(), 0755) == 0) break;
+    if (errno != EEXIST || attempt > 1000) throw IoError(run_dir_.string() + ": cannot create the run folder");
+  }
+  for (const char* sub : {"model", "checkpoints", "logs", "results"}) fs::create_directories(run_dir_ / sub);
+  const std::string now = files::iso_now();
+  metadata_ = {{"run_name", run_name_},
+               {"stock_symbol", stock_symbol},
+               {"model_type", model_type},
+               {"data_source", data_source},
+               {"created_at", now},
+               {"updated_at", now},
+               {"status", kStatusInitialized},
+               {"status_history", nlohmann::json::array({{{"status", kStatusInitialized}, {"at", now}}})},
+               {"model_saved", false},
+               {"model_path", nullptr},
+               {"evaluation_completed", false},
+               {"eval_metrics", nlohmann::json::object()}};
+  write_metadata();
+  files::write_json(run_dir_ / "logs" / "metrics.json", nlohmann::json::array());
+  save_training_log("Run " + run_name_ + " created");
+}
+
+TrainingManager TrainingManager::load_run(const std::string& run_name_or_path, const fs::path& output_dir) {
+  fs::path dir = run_name_or_path;
+  if (!fs::is_directory(dir)) dir = output_dir / run_name_or_path;
+  if (!fs::is_directory(dir)) {
+    throw IoError("run " + run_name_or_path + ": no such run in " + output_dir.string());
+  }
+  TrainingManager m;
+  m.run_dir_ = dir;
+  m.output_dir_ = dir.parent_path();
+  m.metadata_ = files::read_json(dir / "metadata.json");
+  m.run_name_ = m.metadata_.value("run_name", dir.filename().string());
+  return m;
+}
+
+std::vector<RunListing> TrainingManager::list_runs(const fs::path& output_dir) {
+  std::vector<RunListing> runs;
+  std::error_code ec;
+  if (!fs::is_directory(output_dir, ec)) return runs;
+  for (const auto& item : fs::directory_iterator(output_dir, ec)) {
+    if (!item.is_directory() || item.path().filename().string().rfind('.', 0) == 0) continue;
+    if (item.path().filename() == "sweeps") continue;
+    RunListing run;
+    run.name = item.path().filename().string();
+    run.path = item.path();
+    run.metadata = nlohmann::json::object();
+    try {
+      run.metadata = files::read_json(item.path() / "metadata.json");
+      if (!run.metadata.is_object()) {
+        run.problem = "metadata.json is not an object";
+        run.metadata = nlohmann::json::object();
+      }
+    } catch (const Error& e) {
+      run.problem = e.what();
+    }
+    runs.push_back(std::move(run));
+  }
+  std::sort(runs.begin(), runs.end(), [](const RunListing& a, const RunListing& b) {
+    return a.metadata.value("created_at", std::string()) + a.name > b.metadata.value("created_at", std::string()) + b.name;
+  });
+  return runs;
+}
+
+void TrainingManager::write_metadata() { files::write_json(run_dir_ / "metadata.json", metadata_); }
+
+void TrainingManager::save_config(const nlohmann::json& config) {
+  nlohmann::json out = {{"run_name", run_name_},
+                        {"stock_symbol", metadata_.value("stock_symbol", "")},
+                        {"model_type", metadata_.value("model_type", "")},
+                        {"data_source", metadata_.value("data_source", "")},
+                        {"created_at", metadata_.value("created_at", "")}};
+  for (auto it = config.begin(); it != config.end(); ++it) out[it.key()] = it.value();
+  files::write_json(run_dir_ / "config.json", out);
+}
+
+void TrainingManager::save_training_log(const std::string& message) {
+  std::ofstream log(run_dir_ / "logs" / "training.log", std::ios::app);
+  if (!log) throw IoError((run_dir_ / "logs" / "training.log").string() + ": cannot append");
+  log << "[" << files::log_now() << "] " << message << "\n";
+  log.flush();
+}
+
+void TrainingManager::log_metrics(int epoch, const nlohmann::json& metrics, const std::string& phase) {
+  const fs::path path = run_dir_ / "logs" / "metrics.json";
+  nlohmann::json all = fs::exists(path) ? files::read_json(path) : nlohmann::json::array();
+  nlohmann::json entry = {{"epoch", epoch}, {"phase", phase}, {"timestamp", files::iso_now()}};
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) entry[it.key()] = it.value();
+  all.push_back(entry);
+  files::write_json(path, all);
+}
+
+void TrainingManager::truncate_metrics_after(int epoch) {
+  const fs::path path = run_dir_ / "logs" / "metrics.json";
+  if (!fs::exists(path)) return;
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& entry : files::read_json(path)) {
+    if (entry.value("epoch", 0) <= epoch) kept.push_back(entry);
+  }
+  files::write_json(path, kept);
+}
+
+void TrainingManager::write_checkpoint_dir(const fs::path& final_dir, torch::nn::Module& model,
+                                           torch::optim::Optimizer& optimizer, int epoch,
+                                           const nlohmann::json& metrics,
+                                           const nlohmann::json& trainer_state) {
+  const fs::path tmp = final_dir.parent_path() / (".tmp-" + final_dir.filename().string());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  const std::string now = files::iso_now();
+  c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
+  checkpoint.insert("epoch", static_cast<int64_t>(epoch));
+  checkpoint.insert("model_state_dict", model_state_dict(model));
+  checkpoint.insert("optimizer_state_dict", optimizer_state_dict(optimizer, optimizer_kind(optimizer)));
+  checkpoint.insert("metrics", json_to_ivalue_metrics(metrics));
+  checkpoint.insert("timestamp", now);
+  if (!trainer_state.empty()) checkpoint.insert("trainer_state", trainer_state.dump());
+  save_pickle(tmp / "pytorch_model.bin", checkpoint);
+  nlohmann::json m = {{"epoch", epoch}, {"timestamp", now}};
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) m[it.key()] = it.value();
+  files::write_json(tmp / "metrics.json", m);
+  files::fsync_dir(tmp);
+  replace_dir(tmp, final_dir);
+}
+
+void TrainingManager::save_checkpoint(torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                                      int epoch, const nlohmann::json& metrics, bool is_best,
+                                      const nlohmann::json& trainer_state) {
+  write_checkpoint_dir(run_dir_ / "checkpoints" / ("checkpoint-" + std::to_string(epoch)), model,
+                       optimizer, epoch, metrics, trainer_state);
+  if (is_best) save_best(model, optimizer, epoch, metrics);
+}
+
+void TrainingManager::save_best(torch::nn::Module& model, torch::optim::Optimizer& optimizer, int epoch,
+                                const nlohmann::json& metrics) {
+  write_checkpoint_dir(run_dir_ / "checkpoints" / "best", model, optimizer, epoch, metrics, {});
+}
+
+void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json& model_config,
+                                 const nlohmann::json& training_args) {
+  save_pickle(run_dir_ / "model" / "pytorch_model.bin", model_state_dict(model));
+  files::write_json(run_dir_ / "model" / "config.json", model_config);
+  files::write_json(run_dir_ / "model" / "training_args.json", training_args);
+  metadata_["model_saved"] = true;
+  metadata_["model_path"] = (output_dir_ / run_name_ / "model" / "pytorch_model.bin").string();
+  metadata_["updated_at"] = files::iso_now();
+  write_metadata();
+}
+
+void TrainingManager::save_evaluation_results(const nlohmann::json& eval_results) {
+  nlohmann::json out = {{"evaluated_at", files::iso_now()},
+                        {"stock_symbol", metadata_.value("stock_symbol", "")},
+                        {"model_type", metadata_.value("model_type", "")}};
+  for (auto it = eval_results.begin(); it != eval_results.end(); ++it) out[it.key()] = it.value();
+  files::write_json(run_dir_ / "results" / "eval_results.json", out);
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const char* key : {"mae", "rmse", "mape", "r2", "direction_accuracy"}) {
+    if (out.contains(key)) metrics[key] = out[key];
+  }
+  metadata_["evaluation_completed"] = true;
+  metadata_["eval_metrics"] = metrics;
+  metadata_["updated_at"] = files::iso_now();
+  write_metadata();
+}
+
+void TrainingManager::save_predictions(const nlohmann::json& predictions) {
+  files::write_json(run_dir_ / "results" / "predictions.json", predictions);
+}
+
+void TrainingManager::save_artifact(const std::string& relative_path, const nlohmann::json& value) {
+  const fs::path path = run_dir_ / relative_path;
+  fs::create_directories(path.parent_path());
+  files::write_json(path, value);
+}
+
+nlohmann::json TrainingManager::load_artifact(const std::string& relative_path) const {
+  return files::read_json(run_dir_ / relative_path);
+}
+
+void TrainingManager::annotate(const std::string& key, const nlohmann::json& value) {
+  metadata_[key] = value;
+  metadata_["updated_at"] = files::iso_now();
+  write_metadata();
+}
+
+void TrainingManager::update_status(const std::string& status, const std::string& error) {
+  static const std::vector<std::string> known = {kStatusInitialized, kStatusPreparing, kStatusTraining,
+                                                 kStatusCompleted, kStatusFailed};
+  if (std::find(known.begin(), known.end(), status) == known.end()) {
+    throw ConfigError("update_status: unknown status \"" + status + "\"");
+  }
+  const std::string now = files::iso_now();
+  metadata_["status"] = status;
+  metadata_["updated_at"] = now;
+  nlohmann::json entry = {{"status", status}, {"at", now}};
+  if (!error.empty()) {
+    metadata_["error"] = error;
+    entry["error"] = error;
+  } else if (status != kStatusFailed) {
+    metadata_.erase("error");
+  }
+  if (!metadata_.contains("status_history")) metadata_["status_history"] = nlohmann::json::array();
+  metadata_["status_history"].push_back(entry);
+  write_metadata();
+  save_training_log("Status: " + status + (error.empty() ? "" : " — " + error));
+}
+
+fs::path TrainingManager::get_model_path() const { return run_dir_ / "model" / "pytorch_model.bin"; }
+
+nlohmann::json TrainingManager::load_model_config() const {
+  return files::read_json(run_dir_ / "model" / "config.json");
+}
+
+nlohmann::json TrainingManager::get_summary() const {
+  nlohmann::json summary = metadata_;
+  summary["run_dir"] = run_dir_.string();
+  auto optional = [&](const char* file) -> nlohmann::json {
+    try {
+      return files::read_json(run_dir_ / file);
+    } catch (const Error&) {
+      return nullptr;
+    }
+  };
+  summary["config"] = optional("config.json");
+  summary["training_args"] = optional("model/training_args.json");
+  summary["eval_results"] = optional("results/eval_results.json");
+  return summary;
+}
+
+std::optional<fs::path> TrainingManager::newest_checkpoint() const {
+  std::optional<fs::path> best;
+  int best_epoch = -1;
+  std::error_code ec;
+  static const std::regex name("checkpoint-([0-9]+)");
+  for (const auto& item : fs::directory_iterator(run_dir_ / "checkpoints", ec)) {
+    std::smatch m;
+    const std::string filename = item.path().filename().string();
+    if (!item.is_directory() || !std::regex_match(filename, m, name)) continue;
+    const int epoch = std::stoi(m[1]);
+    if (epoch <= best_epoch) continue;
+    try {
+      auto metrics = files::read_json(item.path() / "metrics.json");
+      if (!fs::is_regular_file(item.path() / "pytorch_model.bin") || metrics.value("epoch", -1) != epoch) continue;
+    } catch (const Error&) {
+      continue;
+    }
+    best = item.path();
+    best_epoch = epoch;
+  }
+  return best;
+}
+
+}  // namespace klab

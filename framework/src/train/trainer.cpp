@@ -1,0 +1,469 @@
+#include "train/trainer.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+#include <random>
+#include <sstream>
+
+#include <ATen/Parallel.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+#include <torch/utils.h>
+
+#include "data/dataset.h"
+#include "klab/data_source.h"
+#include "klab/error.h"
+#include "klab/model.h"
+#include "plugins/registry.h"
+#include "runs/files.h"
+#include "runs/state_dict.h"
+#include "runs/training_manager.h"
+
+namespace klab {
+
+namespace fs = std::filesystem;
+
+void apply_thread_policy(int threads) {
+  at::set_num_threads(std::max(1, threads));
+  // OpenBLAS spawns its own pool; torch's threads times BLAS threads above the cores made
+  // training several times slower here, so BLAS runs on the calling thread.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+}
+
+nlohmann::json EvalMetrics::to_json() const {
+  return {{"mae", mae}, {"rmse", rmse}, {"mape", mape}, {"r2", r2},
+          {"direction_accuracy", direction_accuracy}, {"test_samples", samples}};
+}
+
+EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
+                            const std::vector<double>& last_close) {
+  EvalMetrics m;
+  m.samples = actual.size();
+  if (actual.empty()) return m;
+  const double n = static_cast<double>(actual.size());
+  double abs_sum = 0, sq_sum = 0, pct_sum = 0, mean = 0, correct = 0;
+  for (double a : actual) mean += a / n;
+  double total = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double err = predicted[i] - actual[i];
+    abs_sum += std::abs(err);
+    sq_sum += err * err;
+    pct_sum += std::abs(err) / std::abs(actual[i]);
+    total += (actual[i] - mean) * (actual[i] - mean);
+    const double up_pred = predicted[i] - last_close[i], up_real = actual[i] - last_close[i];
+    if (up_pred * up_real > 0 || (up_pred == 0 && up_real == 0)) correct += 1;
+  }
+  m.mae = abs_sum / n;
+  m.rmse = std::sqrt(sq_sum / n);
+  m.mape = 100.0 * pct_sum / n;
+  m.r2 = total > 0 ? 1.0 - sq_sum / total : 0.0;
+  m.direction_accuracy = 100.0 * correct / n;
+  return m;
+}
+
+namespace {
+
+const char* optimizer_label(const std::string& kind) {
+  return kind == "adam" ? "Adam" : kind == "adamw" ? "AdamW" : "SGD";
+}
+
+double learning_rate_at(const TrainSpec& t, std::size_t epoch) {
+  if (t.lr_schedule == "step") {
+    return t.learning_rate * std::pow(t.lr_gamma, static_cast<double>((epoch - 1) / t.lr_step_size));
+  }
+  if (t.lr_schedule == "cosine") {
+    const double progress = t.epochs > 1 ? static_cast<double>(epoch - 1) / static_cast<double>(t.epochs - 1) : 0.0;
+    return t.min_learning_rate + (t.learning_rate - t.min_learning_rate) * 0.5 * (1 + std::cos(M_PI * progress));
+  }
+  return t.learning_rate;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainSpec& t, Model& model) {
+  if (t.optimizer == "adamw") {
+    return std::make_unique<torch::optim::AdamW>(
+        model.parameters(), torch::optim::AdamWOptions(t.learning_rate).weight_decay(t.weight_decay));
+  }
+  if (t.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        model.parameters(),
+        torch::optim::SGDOptions(t.learning_rate).momentum(t.momentum).weight_decay(t.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(
+      model.parameters(), torch::optim::AdamOptions(t.learning_rate).weight_decay(t.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+// Inputs [B, seq, F] and scaled targets [B, 1] of windows[first, last).
+std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& ds, const std::vector<WindowRef>& windows,
+                                                   const std::vector<std::size_t>& order, std::size_t first,
+                                                   std::size_t last) {
+  const auto b = static_cast<int64_t>(last - first);
+  const auto seq = static_cast<int64_t>(ds.spec().seq_length), f = static_cast<int64_t>(ds.n_features());
+  auto inputs = torch::empty({b, seq, f}, torch::kFloat);
+  auto targets = torch::empty({b, 1}, torch::kFloat);
+  float* in = inputs.data_ptr<float>();
+  float* out = targets.data_ptr<float>();
+  for (std::size_t i = first; i < last; ++i) {
+    const WindowRef& w = windows[order.empty() ? i : order[i]];
+    ds.fill_window(w, in + (i - first) * seq * f);
+    out[i - first] = static_cast<float>(ds.scaled_target(w));
+  }
+  return {inputs, targets};
+}
+
+torch::Tensor loss_of(const TrainSpec& t, const torch::Tensor& pred, const torch::Tensor& target) {
+  if (t.loss == "huber") {
+    return torch::nn::functional::huber_loss(pred, target,
+                                             torch::nn::functional::HuberLossFuncOptions().delta(t.huber_delta));
+  }
+  return torch::mse_loss(pred, target);
+}
+
+// Scaled model outputs for every window, in eval mode.
+std::vector<double> predict_scaled(Model& model, const Dataset& ds, const std::vector<WindowRef>& windows) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  std::vector<double> out;
+  out.reserve(windows.size());
+  const std::size_t chunk = 256;
+  for (std::size_t first = 0; first < windows.size(); first += chunk) {
+    const std::size_t last = std::min(windows.size(), first + chunk);
+    auto batch = make_batch(ds, windows, {}, first, last);
+    auto pred = model.forward(batch.first).select(1, 0).contiguous();
+    const float* p = pred.data_ptr<float>();
+    for (int64_t i = 0; i < pred.size(0); ++i) out.push_back(p[i]);
+  }
+  return out;
+}
+
+double mean_loss(Model& model, const Dataset& ds, const std::vector<WindowRef>& windows, const TrainSpec& t) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  double total = 0;
+  const std::size_t chunk = 256;
+  for (std::size_t first = 0; first < windows.size(); first += chunk) {
+    const std::size_t last = std::min(windows.size(), first + chunk);
+    auto batch = make_batch(ds, windows, {}, first, last);
+    total += loss_of(t, model.forward(batch.first), batch.second).item<double>() * static_cast<double>(last - first);
+  }
+  return windows.empty() ? 0.0 : total / static_cast<double>(windows.size());
+}
+
+// The price a scaled output stands for.
+double to_price(const Dataset& ds, const WindowRef& w, double scaled) {
+  const double y = ds.scaler().unscale_target(scaled);
+  return ds.spec().target_kind == "close" ? y : ds.last_close(w) * (1.0 + y);
+}
+double actual_price(const Dataset& ds, const WindowRef& w) {
+  const double y = ds.raw_target(w);
+  return ds.spec().target_kind == "close" ? y : ds.last_close(w) * (1.0 + y);
+}
+
+struct TrainState {
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  int best_epoch = 0;
+  int bad_epochs = 0;
+  int last_epoch = 0;
+  bool early_stopped = false;
+  nlohmann::json to_json() const {
+    return {{"best_val_loss", best_val_loss}, {"best_epoch", best_epoch}, {"bad_epochs", bad_epochs}};
+  }
+};
+
+std::string format_loss(double v) {
+  std::ostringstream s;
+  s << std::setprecision(6) << std::fixed << v;
+  return s.str();
+}
+
+// The whole run after its folder exists: data, training, evaluation, files.
+RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
+                  DataSource& source, std::shared_ptr<Model> model, const RunOptions& options,
+                  bool resuming) {
+  const TrainSpec& t = spec.train;
+  std::ostream* out = options.progress;
+  RunResult result;
+  result.run_name = manager.run_name();
+  result.run_dir = manager.run_dir();
+
+  manager.update_status(kStatusPreparing);
+  manager.save_training_log("开始加载数据 (loading data: " + source.display_name() + ", " +
+                            std::to_string(spec.symbols.size()) + " symbol(s))");
+  std::vector<std::string> symbols = spec.symbols;
+  if (symbols == std::vector<std::string>{"all"}) {
+    symbols.clear();
+    for (const auto& info : source.list_symbols()) symbols.push_back(info.symbol);
+    if (symbols.empty()) throw DataError("data.symbols: all: the data source lists no symbols");
+  }
+  Dataset ds = Dataset::build(source, spec.dataset_spec(symbols));
+  manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录 (bars loaded; " +
+                            std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +
+                            std::to_string(ds.skipped_gap_windows()) + " windows skipped at suspensions)");
+  manager.save_training_log("特征工程完成: (" + std::to_string(ds.train().size() + ds.val().size() + ds.test().size()) +
+                            ", " + std::to_string(t.seq_length) + ", " + std::to_string(ds.n_features()) +
+                            ") windows; train " + std::to_string(ds.train().size()) + ", val " +
+                            std::to_string(ds.val().size()) + ", test " + std::to_string(ds.test().size()) +
+                            "; val from " + ds.val_start() + ", test from " + ds.test_start());
+  if (ds.val().empty()) throw DataError("data.split: the validation split has no windows");
+  manager.save_artifact("scaler.json", ds.scaler().to_json(spec.features));
+
+  auto optimizer = make_optimizer(t, *model);
+  TrainState state;
+  int start_epoch = 1;
+  if (resuming) {
+    auto checkpoint = manager.newest_checkpoint();
+    if (checkpoint) {
+      const fs::path file = *checkpoint / "pytorch_model.bin";
+      auto dict = load_pickle(file).toGenericDict();
+      load_model_state_dict(*model, load_state_dict_file(file), file.string());
+      load_optimizer_state_dict(*optimizer, dict.at("optimizer_state_dict"), t.optimizer, file.string());
+      const int epoch = static_cast<int>(dict.at("epoch").toInt());
+      if (dict.contains("trainer_state")) {
+        auto s = nlohmann::json::parse(dict.at("trainer_state").toStringRef());
+        state.best_val_loss = s.value("best_val_loss", state.best_val_loss);
+        state.best_epoch = s.value("best_epoch", 0);
+        state.bad_epochs = s.value("bad_epochs", 0);
+      }
+      start_epoch = epoch + 1;
+      state.last_epoch = epoch;
+      manager.truncate_metrics_after(epoch);
+      manager.save_training_log("Resuming from " + checkpoint->filename().string() + " (epoch " +
+                                std::to_string(epoch) + ")");
+      if (out) *out << "resuming " << manager.run_name() << " from epoch " << epoch << "\n";
+    } else {
+      manager.truncate_metrics_after(0);
+      manager.save_training_log("No complete checkpoint: training again from epoch 1");
+    }
+  }
+
+  manager.update_status(kStatusTraining);
+  manager.save_training_log("创建模型: " + spec.model_type + " (" + std::to_string(model->parameters().size()) +
+                            " parameter tensors)");
+  manager.save_training_log("开始训练");
+  std::vector<std::size_t> order(ds.train().size());
+  for (int epoch = start_epoch; epoch <= static_cast<int>(t.epochs); ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    const double lr = learning_rate_at(t, static_cast<std::size_t>(epoch));
+    set_learning_rate(*optimizer, lr);
+    // Shuffle and dropout depend on (seed, epoch) only: resuming reproduces them exactly.
+    torch::manual_seed(t.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(t.seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(epoch)));
+    std::shuffle(order.begin(), order.end(), rng);
+
+    model->train();
+    double train_total = 0;
+    for (std::size_t first = 0; first < order.size(); first += t.batch_size) {
+      const std::size_t last = std::min(order.size(), first + t.batch_size);
+      auto batch = make_batch(ds, ds.train(), order, first, last);
+      optimizer->zero_grad();
+      auto loss = loss_of(t, model->forward(batch.first), batch.second);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        throw TrainError("epoch " + std::to_string(epoch) + ": the training loss became " +
+                         format_loss(value) + "; lower train.learning_rate or set train.grad_clip");
+      }
+      loss.backward();
+      if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
+      optimizer->step();
+      train_total += value * static_cast<double>(last - first);
+    }
+    const double train_loss = train_total / static_cast<double>(order.size());
+    const double val_loss = mean_loss(*model, ds, ds.val(), t);
+    const bool is_best = val_loss < state.best_val_loss;
+    if (is_best) {
+      state.best_val_loss = val_loss;
+      state.best_epoch = epoch;
+      state.bad_epochs = 0;
+    } else {
+      ++state.bad_epochs;
+    }
+    state.last_epoch = epoch;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    nlohmann::json metrics = {{"train_loss", train_loss}, {"val_loss", val_loss}, {"learning_rate", lr},
+                              {"epoch_seconds", seconds}};
+    manager.log_metrics(epoch, metrics);
+    manager.save_training_log("Epoch " + std::to_string(epoch) + ": train_loss=" + format_loss(train_loss) +
+                              ", val_loss=" + format_loss(val_loss) + (is_best ? " (best)" : ""));
+    if (out) {
+      *out << "  epoch " << std::setw(3) << epoch << "/" << t.epochs << "  train_loss " << format_loss(train_loss)
+           << "  val_loss " << format_loss(val_loss) << "  lr " << lr << "  " << std::setprecision(2)
+           << std::fixed << seconds << "s" << std::defaultfloat << (is_best ? "  *best" : "") << "\n"
+           << std::flush;
+    }
+    nlohmann::json checkpoint_metrics = {{"train_loss", train_loss}, {"val_loss", val_loss},
+                                         {"learning_rate", lr}, {"is_best", is_best}};
+    if (epoch % static_cast<int>(t.checkpoint_interval) == 0) {
+      manager.save_checkpoint(*model, *optimizer, epoch, checkpoint_metrics, is_best, state.to_json());
+    } else if (is_best) {
+      manager.save_best(*model, *optimizer, epoch, checkpoint_metrics);
+    }
+    if (t.patience > 0 && state.bad_epochs >= static_cast<int>(t.patience)) {
+      state.early_stopped = true;
+      manager.save_training_log("Early stopping at epoch " + std::to_string(epoch) + ": no val_loss improvement for " +
+                                std::to_string(t.patience) + " epochs (best epoch " +
+                                std::to_string(state.best_epoch) + ")");
+      if (out) *out << "  early stop: no improvement for " << t.patience << " epochs\n";
+      break;
+    }
+  }
+
+  // The model keeps the best validation weights.
+  const fs::path best = manager.run_dir() / "checkpoints" / "best" / "pytorch_model.bin";
+  load_model_state_dict(*model, load_state_dict_file(best), best.string());
+
+  manager.save_training_log("开始评估 (evaluating the best epoch " + std::to_string(state.best_epoch) +
+                            " on " + std::to_string(ds.test().size()) + " test windows)");
+  const auto scaled = predict_scaled(*model, ds, ds.test());
+  std::vector<double> actual, predicted, last_close;
+  nlohmann::json predictions = nlohmann::json::array();
+  for (std::size_t i = 0; i < ds.test().size(); ++i) {
+    const WindowRef& w = ds.test()[i];
+    actual.push_back(actual_price(ds, w));
+    predicted.push_back(to_price(ds, w, scaled[i]));
+    last_close.push_back(ds.last_close(w));
+    predictions.push_back({{"date", ds.target_date(w)},
+                           {"symbol", ds.series()[w.series].symbol},
+                           {"actual", actual.back()},
+                           {"predicted", predicted.back()},
+                           {"last_close", last_close.back()}});
+  }
+  const EvalMetrics metrics = compute_metrics(actual, predicted, last_close);
+  const EvalMetrics baseline = compute_metrics(actual, last_close, last_close);
+  nlohmann::json eval = metrics.to_json();
+  eval["prices"] = std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted";
+  eval["baseline"] = baseline.to_json();
+  eval["baseline"]["kind"] = "persistence (tomorrow's close = today's close)";
+  eval["baseline"].erase("direction_accuracy");
+  eval["beats_baseline"] = {{"mae", metrics.mae < baseline.mae}, {"rmse", metrics.rmse < baseline.rmse}};
+  eval["test_start"] = ds.test_start();
+  manager.save_predictions(predictions);
+
+  nlohmann::json model_config = nlohmann::json::parse(model->config_json());
+  model_config["feature_names"] = spec.features;
+  model_config["seq_length"] = t.seq_length;
+  model_config["target"] = {{"kind", spec.target_kind}, {"horizon", spec.horizon}};
+  model_config["adjust"] = spec.adjust;
+  nlohmann::json training_args = {
+      {"epochs", t.epochs},
+      {"batch_size", t.batch_size},
+      {"learning_rate", t.learning_rate},
+      {"optimizer", optimizer_label(t.optimizer)},
+      {"loss_function", t.loss == "huber" ? "HuberLoss" : "MSELoss"},
+      {"train_samples", ds.train().size()},
+      {"val_samples", ds.val().size()},
+      {"test_samples", ds.test().size()},
+      {"best_val_loss", state.best_val_loss},
+      {"best_epoch", state.best_epoch},
+      {"total_epochs_trained", state.last_epoch},
+      {"early_stopped", state.early_stopped},
+      {"weight_decay", t.weight_decay},
+      {"lr_schedule", t.lr_schedule},
+      {"grad_clip", t.grad_clip},
+      {"seed", t.seed},
+      {"threads", t.threads}};
+  manager.save_model(*model, model_config, training_args);
+  manager.save_evaluation_results(eval);
+  manager.save_training_log("评估完成: mae=" + format_loss(metrics.mae) + ", rmse=" + format_loss(metrics.rmse) +
+                            ", direction_accuracy=" + format_loss(metrics.direction_accuracy) +
+                            " (baseline mae=" + format_loss(baseline.mae) + ")");
+  manager.update_status(kStatusCompleted);
+
+  result.status = kStatusCompleted;
+  result.eval = manager.load_artifact("results/eval_results.json");
+  result.epochs_trained = state.last_epoch;
+  result.best_epoch = state.best_epoch;
+  result.best_val_loss = state.best_val_loss;
+  return result;
+}
+
+// Runs `execute`, turning any failure into status failed (with the error) before rethrowing.
+RunResult guarded_execute(const ExperimentSpec& spec, TrainingManager& manager,
+                          DataSource& source, std::shared_ptr<Model> model, const RunOptions& options,
+                          bool resuming) {
+  try {
+    return execute(spec, manager, source, std::move(model), options, resuming);
+  } catch (const std::exception& e) {
+    try {
+      manager.update_status(kStatusFailed, e.what());
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+std::shared_ptr<DataSource> open_source(const ExperimentSpec& spec, PluginRegistry& registry) {
+  return registry.create_data_source(spec.source, spec.source_options.dump());
+}
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, const RunOptions& options) {
+  apply_thread_policy(spec.train.threads);
+  // Everything that can be checked without data is checked before the run folder exists.
+  auto source = open_source(spec, registry);
+  torch::manual_seed(spec.train.seed);
+  auto model = registry.create_model(spec.model_type, static_cast<std::int64_t>(spec.features.size()),
+                                     spec.model_params.dump());
+  const std::string output_dir = options.output_dir_override.empty() ? spec.output_dir : options.output_dir_override;
+  const std::string symbol = spec.multi_symbol ? "" : spec.symbols.at(0);
+  TrainingManager manager(symbol, spec.model_type, output_dir, source->display_name());
+  if (spec.multi_symbol) {
+    // A multi-symbol run is named {model}_{timestamp}; stock_symbol lists its symbols.
+    std::string joined;
+    for (const auto& s : spec.symbols) joined += (joined.empty() ? "" : ",") + s;
+    manager.annotate("stock_symbol", joined);
+  }
+  manager.annotate("stock_symbols", spec.symbols);
+  nlohmann::json config = {{"seq_length", spec.train.seq_length},
+                           {"epochs", spec.train.epochs},
+                           {"batch_size", spec.train.batch_size},
+                           {"learning_rate", spec.train.learning_rate},
+                           {"patience", spec.train.patience},
+                           {"train_start_date", spec.start_date},
+                           {"train_end_date", spec.end_date},
+                           {"stock_symbols", spec.symbols},
+                           {"experiment_name", spec.name},
+                           {"experiment_file", spec.file}};
+  const nlohmann::json model_config = nlohmann::json::parse(model->config_json());
+  for (const auto& [key, value] : model_config.items()) {
+    if (key != "model_type") config[key] = value;
+  }
+  config["features"] = spec.features;
+  config["experiment"] = spec.to_json();
+  manager.save_config(config);
+  manager.save_artifact("experiment.json", spec.to_json());
+  return guarded_execute(spec, manager, *source, model, options, false);
+}
+
+RunResult resume_experiment(const std::string& run, const fs::path& output_dir, PluginRegistry& registry,
+                            const RunOptions& options) {
+  TrainingManager manager = TrainingManager::load_run(run, output_dir);
+  const std::string status = manager.metadata().value("status", "");
+  if (status == kStatusCompleted) {
+    throw ConfigError("--resume " + manager.run_name() + ": the run is already completed");
+  }
+  const fs::path experiment_file = manager.run_dir() / "experiment.json";
+  ExperimentSpec spec = ExperimentSpec::from_json(files::read_json(experiment_file), experiment_file.string());
+  apply_thread_policy(spec.train.threads);
+  auto source = open_source(spec, registry);
+  torch::manual_seed(spec.train.seed);
+  auto model = registry.create_model(spec.model_type, static_cast<std::int64_t>(spec.features.size()),
+                                     spec.model_params.dump());
+  manager.save_training_log("Resume requested (status was " + status + ")");
+  return guarded_execute(spec, manager, *source, model, options, true);
+}
+
+}  // namespace klab

@@ -1,0 +1,66 @@
+// train/trainer.h — one experiment, end to end: data, model, training, evaluation, out/.
+//
+// run_experiment() is what `sweep` runs for every trial: it validates what can be validated
+// before anything is written (data source reachable, model plugin and hyperparameters), then
+// creates the run folder and walks it through preparing -> training -> completed, or marks it
+// failed with the error. Training is deterministic for a seed: initial weights come from the
+// seed, and each epoch re-seeds the shuffle and dropout from (seed, epoch), so a run resumed from
+// a checkpoint continues exactly as an uninterrupted one would.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/experiment.h"
+
+namespace klab {
+
+class PluginRegistry;
+
+// The specification's metrics, on de-normalised prices.
+struct EvalMetrics {
+  double mae = 0, rmse = 0, mape = 0, r2 = 0, direction_accuracy = 0;
+  std::size_t samples = 0;
+  nlohmann::json to_json() const;
+};
+
+// mape and direction_accuracy in percent. Direction: the sign of (price - last close) of the
+// prediction equals that of the actual price (a day without change counts as correct only for a
+// prediction without change).
+EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
+                            const std::vector<double>& last_close);
+
+struct RunOptions {
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::ostream* progress = nullptr;  // epoch lines go here when set
+  std::string output_dir_override;   // replaces the spec's output_dir when non-empty
+};
+
+struct RunResult {
+  std::string run_name;
+  std::filesystem::path run_dir;
+  std::string status;
+  std::string error;
+  nlohmann::json eval;      // eval_results.json
+  int epochs_trained = 0;
+  int best_epoch = 0;
+  double best_val_loss = 0;
+};
+
+// Runs a new experiment. Errors found before the run folder exists are thrown (nothing is
+// written); later errors mark the run failed and are thrown after that.
+RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, const RunOptions& options);
+
+// Continues `run` (a name under output_dir, or a path) from its newest complete checkpoint.
+RunResult resume_experiment(const std::string& run, const std::filesystem::path& output_dir,
+                            PluginRegistry& registry, const RunOptions& options);
+
+// Torch intra-op threads for this process, with BLAS pinned to one thread so that the product of
+// the two never exceeds what the run was given (see docs/TRAINING_GUIDE.md).
+void apply_thread_policy(int threads);
+
+}  // namespace klab
