@@ -31,6 +31,13 @@ class Section {
   Section(const YAML::Node& node, std::string path, std::string file)
       : node_(node), path_(std::move(path)), file_(std::move(file)) {
     if (node_ && !node_.IsMap() && !node_.IsNull()) fail(node_, "", "expected a mapping of keys");
+    // yaml-cpp keeps the first of two equal keys silently; a user meant one of them.
+    std::set<std::string> keys;
+    if (node_ && node_.IsMap()) {
+      for (const auto& item : node_) {
+        if (!keys.insert(item.first.Scalar()).second) fail(item.first, item.first.Scalar(), "duplicate key");
+      }
+    }
   }
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what) const {

@@ -1,0 +1,104 @@
+// Experiment files: defaults, and errors that name the file, the line and the key.
+#include "config/experiment.h"
+
+#include <gtest/gtest.h>
+
+#include "klab/error.h"
+
+namespace {
+
+const char* kMinimal = R"(name: t
+data:
+  source: sqlite
+  options: {path: x.db}
+  symbol: "600519"
+model: {type: lstm, hidden_size: 8}
+)";
+
+std::string error_of(const std::string& yaml) {
+  try {
+    klab::parse_experiment(yaml, "exp.yaml");
+  } catch (const klab::ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(Experiment, DefaultsAreTheDocumentedOnes) {
+  auto spec = klab::parse_experiment(kMinimal, "exp.yaml");
+  EXPECT_EQ(spec.name, "t");
+  EXPECT_EQ(spec.symbols, std::vector<std::string>{"600519"});
+  EXPECT_FALSE(spec.multi_symbol);
+  EXPECT_EQ(spec.source_options["path"], "x.db");
+  EXPECT_EQ(spec.features.size(), 45u);
+  EXPECT_EQ(spec.target_kind, "close");
+  EXPECT_EQ(spec.horizon, 1u);
+  EXPECT_EQ(spec.model_type, "lstm");
+  EXPECT_EQ(spec.model_params, (nlohmann::json{{"hidden_size", 8}}));
+  EXPECT_EQ(spec.train.seq_length, 60u);
+  EXPECT_EQ(spec.train.epochs, 50u);
+  EXPECT_EQ(spec.train.batch_size, 32u);
+  EXPECT_DOUBLE_EQ(spec.train.learning_rate, 0.001);
+  EXPECT_EQ(spec.train.optimizer, "adam");
+  EXPECT_EQ(spec.train.loss, "mse");
+  EXPECT_EQ(spec.train.patience, 10u);
+  EXPECT_EQ(spec.train.checkpoint_interval, 10u);
+  EXPECT_EQ(spec.train.seed, 42u);
+  EXPECT_EQ(spec.train.threads, 1);
+  EXPECT_EQ(spec.adjust, "forward");
+  EXPECT_DOUBLE_EQ(spec.split.train, 0.7);
+  EXPECT_EQ(spec.output_dir, "out");
+}
+
+TEST(Experiment, SymbolsAreNormalisedAndLeadingZerosKept) {
+  auto spec = klab::parse_experiment(std::string(kMinimal) + "", "exp.yaml");
+  auto multi = klab::parse_experiment(R"(data: {symbols: [000001, sh600519, 601318.SH]}
+model: {type: gru})", "m.yaml");
+  EXPECT_TRUE(multi.multi_symbol);
+  EXPECT_EQ(multi.symbols, (std::vector<std::string>{"000001", "600519", "601318"}));
+  EXPECT_EQ(multi.name, "m");
+}
+
+TEST(Experiment, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "modle: {type: gru}\n"),
+            "exp.yaml:7: modle: unknown key (known here: data, features, model, name, output_dir, "
+            "sweep, target, train)");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  learning_rate: fast\n"),
+            "exp.yaml:8: train.learning_rate: expected a number, got \"fast\"");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  epochs: 0\n"),
+            "exp.yaml:8: train.epochs: must be >= 1, got 0");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  optimizer: rmsprop\n"),
+            "exp.yaml:8: train.optimizer: expected one of adam, adamw, sgd, got \"rmsprop\"");
+  EXPECT_NE(error_of(std::string(kMinimal) + "train:\n  batchsize: 3\n").find("exp.yaml:8: train.batchsize: unknown key"),
+            std::string::npos);
+  EXPECT_EQ(error_of("data: {symbol: \"60051\"}\nmodel: {type: lstm}\n"),
+            "exp.yaml:1: data.symbol: \"60051\" is not an A-share symbol (600519, sh600519, 600519.SH)");
+  EXPECT_EQ(error_of("model: {type: lstm}\n"), "exp.yaml: missing section 'data'");
+  EXPECT_EQ(error_of("data: {symbol: \"600519\"}\n"), "exp.yaml: missing section 'model'");
+  EXPECT_NE(error_of(std::string(kMinimal) + "features: [close, closee]\n").find("exp.yaml:7: features: unknown feature 'closee'"),
+            std::string::npos);
+  EXPECT_NE(error_of("data:\n  symbol: \"600519\"\n  split: {train: 0.8, val: 0.15, test: 0.15}\nmodel: {type: lstm}\n")
+                .find("exp.yaml:3: data.split: train, val and test must be positive and sum to 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("data:\n  symbol: \"600519\"\n  start_date: 2020-02-30\nmodel: {type: lstm}\n")
+                .find("exp.yaml:3: data.start_date: expected a date YYYY-MM-DD"),
+            std::string::npos);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train: {epochs: 3, epochs: 4}\n"),
+            "exp.yaml:7: train.epochs: duplicate key");
+  EXPECT_NE(error_of("data: [1, 2\n").find("exp.yaml:"), std::string::npos);
+  EXPECT_NE(error_of("data: [1, 2\n").find("invalid YAML"), std::string::npos);
+}
+
+TEST(Experiment, RoundTripsThroughJson) {
+  auto spec = klab::parse_experiment(std::string(kMinimal) +
+                                         "features: basic\ntarget: {kind: return, horizon: 2}\n"
+                                         "train: {seq_length: 10, lr_schedule: cosine, grad_clip: 1.5}\n",
+                                     "exp.yaml");
+  auto again = klab::ExperimentSpec::from_json(spec.to_json(), "experiment.json");
+  EXPECT_EQ(again.to_json(), spec.to_json());
+  EXPECT_EQ(again.features, spec.features);
+  EXPECT_EQ(again.train.lr_schedule, "cosine");
+  EXPECT_EQ(again.horizon, 2u);
+}

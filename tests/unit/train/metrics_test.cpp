@@ -1,0 +1,22 @@
+// Evaluation metrics on known numbers.
+#include <gtest/gtest.h>
+
+#include "train/trainer.h"
+
+TEST(Metrics, KnownValues) {
+  // last close 10 for every sample; actual and predicted prices.
+  std::vector<double> actual{11, 9, 10, 12}, predicted{12, 9.5, 10, 11}, last(4, 10.0);
+  auto m = klab::compute_metrics(actual, predicted, last);
+  EXPECT_EQ(m.samples, 4u);
+  EXPECT_DOUBLE_EQ(m.mae, (1 + 0.5 + 0 + 1) / 4.0);
+  EXPECT_DOUBLE_EQ(m.rmse, std::sqrt((1 + 0.25 + 0 + 1) / 4.0));
+  EXPECT_DOUBLE_EQ(m.mape, 100.0 * (1.0 / 11 + 0.5 / 9 + 0 + 1.0 / 12) / 4.0);
+  const double mean = 10.5, total = 0.25 + 2.25 + 0.25 + 2.25;
+  (void)mean;
+  EXPECT_DOUBLE_EQ(m.r2, 1 - 2.25 / total);
+  // up/up, down/down, flat/flat, up/up: all four directions right.
+  EXPECT_DOUBLE_EQ(m.direction_accuracy, 100.0);
+  auto persistence = klab::compute_metrics(actual, last, last);
+  EXPECT_DOUBLE_EQ(persistence.direction_accuracy, 25.0);  // only the flat day
+  EXPECT_DOUBLE_EQ(persistence.mae, 1.0);
+}

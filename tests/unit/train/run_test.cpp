@@ -1,0 +1,299 @@
+// A finished run, walked file by file against the output standard; determinism; resume;
+// broken experiments; the TrainingManager API.
+#include <regex>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "klab/error.h"
+#include "run_fixture.h"
+#include "runs/files.h"
+#include "runs/state_dict.h"
+#include "runs/training_manager.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using klab::files::read_json;
+
+namespace {
+
+void expect_type(const nlohmann::json& j, const std::string& key, nlohmann::json::value_t type,
+                 const std::string& file) {
+  ASSERT_TRUE(j.contains(key)) << file << " lacks '" << key << "'";
+  if (type == nlohmann::json::value_t::number_float) {
+    EXPECT_TRUE(j[key].is_number()) << file << ": '" << key << "' is " << j[key].type_name();
+  } else if (type == nlohmann::json::value_t::number_integer) {
+    EXPECT_TRUE(j[key].is_number_integer()) << file << ": '" << key << "' is " << j[key].type_name();
+  } else {
+    EXPECT_EQ(j[key].type(), type) << file << ": '" << key << "' is " << j[key].type_name();
+  }
+}
+
+const auto kStr = nlohmann::json::value_t::string;
+const auto kInt = nlohmann::json::value_t::number_integer;
+const auto kNum = nlohmann::json::value_t::number_float;
+const auto kBool = nlohmann::json::value_t::boolean;
+const auto kObj = nlohmann::json::value_t::object;
+const auto kArr = nlohmann::json::value_t::array;
+
+const std::regex kIso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)");
+
+void expect_checkpoint(const fs::path& dir, int epoch) {
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  auto metrics = read_json(dir / "metrics.json");
+  EXPECT_EQ(metrics["epoch"], epoch);
+  for (const char* k : {"train_loss", "val_loss"}) expect_type(metrics, k, kNum, dir.string());
+  auto value = klab::load_pickle(dir / "pytorch_model.bin");
+  ASSERT_TRUE(value.isGenericDict());
+  auto d = value.toGenericDict();
+  for (const char* k : {"epoch", "model_state_dict", "optimizer_state_dict", "metrics", "timestamp"}) {
+    EXPECT_TRUE(d.contains(k)) << dir << " lacks " << k;
+  }
+  EXPECT_EQ(d.at("epoch").toInt(), epoch);
+  EXPECT_TRUE(std::regex_match(d.at("timestamp").toStringRef(), kIso));
+  auto opt = d.at("optimizer_state_dict").toGenericDict();
+  EXPECT_TRUE(opt.contains("state"));
+  EXPECT_TRUE(opt.contains("param_groups"));
+}
+
+}  // namespace
+
+class Run : public klab::test::RunFixture {};
+
+TEST_F(Run, WritesEveryFileAndKeyOfTheStandard) {
+  auto result = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  ASSERT_EQ(result.status, "completed");
+  const fs::path run = result.run_dir;
+  EXPECT_TRUE(std::regex_match(result.run_name, std::regex(R"(600519_lstm_\d{8}_\d{6}(_\d+)?)"))) << result.run_name;
+  EXPECT_EQ(run.parent_path(), out());
+
+  auto config = read_json(run / "config.json");
+  for (const char* k : {"run_name", "stock_symbol", "model_type", "data_source", "created_at",
+                        "train_start_date", "train_end_date"}) {
+    expect_type(config, k, kStr, "config.json");
+  }
+  for (const char* k : {"seq_length", "hidden_size", "num_layers", "epochs", "batch_size", "patience"}) {
+    expect_type(config, k, kInt, "config.json");
+  }
+  for (const char* k : {"dropout", "learning_rate"}) expect_type(config, k, kNum, "config.json");
+  EXPECT_EQ(config["run_name"], result.run_name);
+  EXPECT_EQ(config["stock_symbol"], "600519");
+  EXPECT_EQ(config["model_type"], "lstm");
+  EXPECT_EQ(config["data_source"], "SQLite");
+  EXPECT_EQ(config["hidden_size"], 8);
+  EXPECT_TRUE(std::regex_match(config["created_at"].get<std::string>(), kIso));
+
+  auto meta = read_json(run / "metadata.json");
+  for (const char* k : {"run_name", "stock_symbol", "model_type", "data_source", "created_at", "updated_at",
+                        "status", "model_path"}) {
+    expect_type(meta, k, kStr, "metadata.json");
+  }
+  for (const char* k : {"model_saved", "evaluation_completed"}) expect_type(meta, k, kBool, "metadata.json");
+  expect_type(meta, "eval_metrics", kObj, "metadata.json");
+  for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy"}) {
+    expect_type(meta["eval_metrics"], k, kNum, "metadata.json eval_metrics");
+  }
+  EXPECT_EQ(meta["status"], "completed");
+  EXPECT_TRUE(meta["model_saved"].get<bool>());
+  EXPECT_TRUE(meta["evaluation_completed"].get<bool>());
+  EXPECT_EQ(meta["model_path"], (out() / result.run_name / "model" / "pytorch_model.bin").string());
+  std::vector<std::string> history;
+  for (const auto& h : meta["status_history"]) history.push_back(h["status"]);
+  EXPECT_EQ(history, (std::vector<std::string>{"initialized", "preparing", "training", "completed"}));
+
+  auto model_config = read_json(run / "model" / "config.json");
+  EXPECT_EQ(model_config["model_type"], "lstm");
+  EXPECT_EQ(model_config["input_size"], 12);
+  EXPECT_EQ(model_config["output_size"], 1);
+  expect_type(model_config, "hidden_size", kInt, "model/config.json");
+  expect_type(model_config, "num_layers", kInt, "model/config.json");
+  expect_type(model_config, "dropout", kNum, "model/config.json");
+  ASSERT_EQ(model_config["feature_names"].size(), 12u);
+  EXPECT_EQ(model_config["feature_names"][0], "close");
+
+  auto args = read_json(run / "model" / "training_args.json");
+  for (const char* k : {"epochs", "batch_size", "train_samples", "val_samples", "total_epochs_trained"}) {
+    expect_type(args, k, kInt, "training_args.json");
+  }
+  for (const char* k : {"learning_rate", "best_val_loss"}) expect_type(args, k, kNum, "training_args.json");
+  EXPECT_EQ(args["optimizer"], "Adam");
+  EXPECT_EQ(args["loss_function"], "MSELoss");
+  EXPECT_EQ(args["total_epochs_trained"], 4);
+
+  auto weights = klab::load_state_dict_file(run / "model" / "pytorch_model.bin");
+  EXPECT_TRUE(weights.contains("lstm.weight_ih_l0"));
+  EXPECT_TRUE(weights.contains("fc.weight"));
+
+  expect_checkpoint(run / "checkpoints" / "checkpoint-2", 2);
+  expect_checkpoint(run / "checkpoints" / "checkpoint-4", 4);
+  EXPECT_FALSE(fs::exists(run / "checkpoints" / "checkpoint-1"));
+  const int best_epoch = read_json(run / "checkpoints" / "best" / "metrics.json")["epoch"];
+  expect_checkpoint(run / "checkpoints" / "best", best_epoch);
+  EXPECT_EQ(args["best_epoch"], best_epoch);
+
+  const std::string log = klab::files::read_text(run / "logs" / "training.log");
+  std::istringstream lines(log);
+  std::string line;
+  int epochs_logged = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(std::regex_search(line, std::regex(R"(^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] )"))) << line;
+    if (std::regex_search(line, std::regex(R"(Epoch \d+: train_loss=[0-9.]+, val_loss=[0-9.]+)"))) ++epochs_logged;
+  }
+  EXPECT_EQ(epochs_logged, 4);
+  auto logged = read_json(run / "logs" / "metrics.json");
+  ASSERT_EQ(logged.size(), 4u);
+  for (std::size_t i = 0; i < logged.size(); ++i) {
+    EXPECT_EQ(logged[i]["epoch"], static_cast<int>(i + 1));
+    EXPECT_EQ(logged[i]["phase"], "train");
+    expect_type(logged[i], "timestamp", kStr, "logs/metrics.json");
+    expect_type(logged[i], "train_loss", kNum, "logs/metrics.json");
+    expect_type(logged[i], "val_loss", kNum, "logs/metrics.json");
+  }
+
+  auto eval = read_json(run / "results" / "eval_results.json");
+  for (const char* k : {"evaluated_at", "stock_symbol", "model_type"}) expect_type(eval, k, kStr, "eval_results.json");
+  for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy"}) {
+    expect_type(eval, k, kNum, "eval_results.json");
+    EXPECT_EQ(eval[k], meta["eval_metrics"][k]) << k;
+  }
+  expect_type(eval, "test_samples", kInt, "eval_results.json");
+  expect_type(eval, "baseline", kObj, "eval_results.json");
+  for (const char* k : {"mae", "rmse", "mape", "r2"}) expect_type(eval["baseline"], k, kNum, "baseline");
+
+  auto predictions = read_json(run / "results" / "predictions.json");
+  ASSERT_EQ(predictions.size(), eval["test_samples"].get<std::size_t>());
+  for (const auto& p : predictions) {
+    expect_type(p, "date", kStr, "predictions.json");
+    EXPECT_EQ(p["symbol"], "600519");
+    expect_type(p, "actual", kNum, "predictions.json");
+    expect_type(p, "predicted", kNum, "predictions.json");
+  }
+  auto scaler = read_json(run / "scaler.json");
+  EXPECT_EQ(scaler["feature_names"].size(), 12u);
+  EXPECT_EQ(scaler["center"].size(), 12u);
+  expect_type(read_json(run / "experiment.json"), "train", kObj, "experiment.json");
+}
+
+TEST_F(Run, SameSeedSameMachineIsBitIdentical) {
+  auto a = klab::run_experiment(spec(yaml("type: gru, hidden_size: 8, num_layers: 2, dropout: 0.3")),
+                                klab::test::registry(), {});
+  auto b = klab::run_experiment(spec(yaml("type: gru, hidden_size: 8, num_layers: 2, dropout: 0.3")),
+                                klab::test::registry(), {});
+  ASSERT_NE(a.run_dir, b.run_dir);  // same second, two folders
+  auto wa = klab::load_state_dict_file(a.run_dir / "model" / "pytorch_model.bin");
+  auto wb = klab::load_state_dict_file(b.run_dir / "model" / "pytorch_model.bin");
+  ASSERT_EQ(wa.size(), wb.size());
+  for (const auto& item : wa) EXPECT_TRUE(torch::equal(item.value(), wb.at(item.key()))) << item.key();
+  EXPECT_EQ(read_json(a.run_dir / "logs" / "metrics.json").size(), 4u);
+  auto la = read_json(a.run_dir / "logs" / "metrics.json"), lb = read_json(b.run_dir / "logs" / "metrics.json");
+  for (std::size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(la[i]["train_loss"], lb[i]["train_loss"]);
+    EXPECT_EQ(la[i]["val_loss"], lb[i]["val_loss"]);
+  }
+  EXPECT_EQ(read_json(a.run_dir / "results" / "predictions.json"), read_json(b.run_dir / "results" / "predictions.json"));
+  // A different seed trains a different model.
+  auto other_seed = spec(yaml("type: gru, hidden_size: 8, num_layers: 2, dropout: 0.3"));
+  other_seed.train.seed = 8;
+  auto c = klab::run_experiment(other_seed, klab::test::registry(), {});
+  auto wc = klab::load_state_dict_file(c.run_dir / "model" / "pytorch_model.bin");
+  EXPECT_FALSE(torch::equal(wa.at("fc.weight"), wc.at("fc.weight")));
+}
+
+TEST_F(Run, ResumeFromACheckpointEndsLikeAnUninterruptedRun) {
+  const std::string text = yaml("type: lstm, hidden_size: 8, num_layers: 2, dropout: 0.2", "optimizer: adamw");
+  auto full = klab::run_experiment(spec(text), klab::test::registry(), {});
+  auto cut = klab::run_experiment(spec(text), klab::test::registry(), {});
+  // Make `cut` look like a run killed during epoch 3: only checkpoint-2 is complete, a
+  // half-written checkpoint folder lies about, nothing after epoch 2 was finished.
+  fs::remove_all(cut.run_dir / "checkpoints" / "checkpoint-4");
+  fs::rename(cut.run_dir / "checkpoints" / "checkpoint-2", cut.run_dir / "checkpoints" / "keep");
+  fs::create_directories(cut.run_dir / "checkpoints" / ".tmp-checkpoint-4");
+  fs::rename(cut.run_dir / "checkpoints" / "keep", cut.run_dir / "checkpoints" / "checkpoint-2");
+  fs::remove_all(cut.run_dir / "model");
+  fs::remove_all(cut.run_dir / "results");
+  fs::create_directories(cut.run_dir / "model");
+  fs::create_directories(cut.run_dir / "results");
+  auto manager = klab::TrainingManager::load_run(cut.run_dir.string());
+  manager.update_status("training");
+  ASSERT_EQ(manager.newest_checkpoint()->filename(), "checkpoint-2");
+
+  auto resumed = klab::resume_experiment(cut.run_dir.string(), out(), klab::test::registry(), {});
+  EXPECT_EQ(resumed.status, "completed");
+  auto ef = read_json(full.run_dir / "results" / "eval_results.json");
+  auto er = read_json(resumed.run_dir / "results" / "eval_results.json");
+  for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy"}) EXPECT_EQ(ef[k], er[k]) << k;
+  EXPECT_EQ(read_json(resumed.run_dir / "logs" / "metrics.json").size(), 4u);
+  EXPECT_THROW(klab::resume_experiment(cut.run_dir.string(), out(), klab::test::registry(), {}), klab::ConfigError);
+}
+
+TEST_F(Run, BrokenExperimentsLeaveNothingOrAFailedRun) {
+  // Unknown model plugin, bad hyperparameter, unreachable data: refused before any folder.
+  EXPECT_THROW(klab::run_experiment(spec(yaml("type: lstmm")), klab::test::registry(), {}), klab::PluginError);
+  EXPECT_THROW(klab::run_experiment(spec(yaml("type: lstm, hiden_size: 4")), klab::test::registry(), {}),
+               klab::ConfigError);
+  auto no_db = spec(yaml());
+  no_db.source_options["path"] = (out() / "missing.db").string();
+  EXPECT_THROW(klab::run_experiment(no_db, klab::test::registry(), {}), klab::DataError);
+  EXPECT_TRUE(klab::TrainingManager::list_runs(out()).empty());
+
+  // A symbol the database does not have: found while preparing, so the run is marked failed.
+  try {
+    klab::run_experiment(spec(yaml("type: lstm, hidden_size: 4", "", "\"688981\"")), klab::test::registry(), {});
+    FAIL();
+  } catch (const klab::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("symbol 688981: no bars"), std::string::npos) << e.what();
+  }
+  auto runs = klab::TrainingManager::list_runs(out());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].metadata["status"], "failed");
+  EXPECT_NE(runs[0].metadata["error"].get<std::string>().find("688981"), std::string::npos);
+  EXPECT_NE(klab::files::read_text(runs[0].path / "logs" / "training.log").find("Status: failed"), std::string::npos);
+  EXPECT_FALSE(runs[0].metadata["model_saved"].get<bool>());
+}
+
+TEST_F(Run, ManagerServesAUsersOwnLoopAndListsRuns) {
+  klab::TrainingManager manager("000001", "mlp", out(), "CSV");
+  manager.save_config({{"epochs", 2}});
+  torch::nn::Linear net(3, 1);
+  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  auto loss = net->forward(torch::ones({2, 3})).sum();
+  loss.backward();
+  optimizer.step();
+  manager.update_status("training");
+  manager.log_metrics(1, {{"train_loss", 0.5}, {"val_loss", 0.6}});
+  manager.save_checkpoint(*net, optimizer, 1, {{"train_loss", 0.5}, {"val_loss", 0.6}}, true);
+  manager.save_model(*net, {{"model_type", "mlp"}, {"input_size", 3}}, {{"epochs", 1}});
+  manager.save_evaluation_results({{"mae", 1.0}, {"rmse", 2.0}, {"mape", 3.0}, {"r2", 0.5},
+                                   {"direction_accuracy", 55.0}, {"test_samples", 10}});
+  manager.update_status("completed");
+
+  auto loaded = klab::TrainingManager::load_run(manager.run_name(), out());
+  EXPECT_EQ(loaded.get_model_path(), manager.run_dir() / "model" / "pytorch_model.bin");
+  EXPECT_EQ(loaded.load_model_config()["input_size"], 3);
+  auto summary = loaded.get_summary();
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["eval_results"]["mae"], 1.0);
+  auto opt = klab::load_pickle(manager.run_dir() / "checkpoints" / "checkpoint-1" / "pytorch_model.bin")
+                 .toGenericDict().at("optimizer_state_dict").toGenericDict();
+  EXPECT_TRUE(opt.at("state").toGenericDict().at(0).toGenericDict().contains("momentum_buffer"));
+
+  // Incomplete or corrupt checkpoints are never picked; corrupt runs are still listed.
+  fs::create_directories(manager.run_dir() / "checkpoints" / ".tmp-checkpoint-9");
+  fs::create_directories(manager.run_dir() / "checkpoints" / "checkpoint-8");
+  klab::test::write_file(manager.run_dir() / "checkpoints" / "checkpoint-8" / "metrics.json", "{\"epo");
+  EXPECT_EQ(manager.newest_checkpoint()->filename(), "checkpoint-1");
+  fs::create_directories(out() / "broken_run");
+  klab::test::write_file(out() / "broken_run" / "metadata.json", "{not json");
+  auto runs = klab::TrainingManager::list_runs(out());
+  ASSERT_EQ(runs.size(), 2u);
+  bool saw_broken = false;
+  for (const auto& r : runs) {
+    if (r.name == "broken_run") {
+      saw_broken = true;
+      EXPECT_NE(r.problem.find("not valid JSON"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(saw_broken);
+  EXPECT_THROW(manager.update_status("done"), klab::ConfigError);
+  EXPECT_THROW(klab::TrainingManager::load_run("nope", out()), klab::IoError);
+}
