@@ -1,0 +1,38 @@
+"""Python PyTorch reference for bench/lstm_epoch_bench: the same model, data shape and step.
+Usage: lstm_epoch_reference.py [epochs] [threads] [lstm|gru]"""
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def main():
+    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    kind = sys.argv[3] if len(sys.argv) > 3 else "lstm"
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    seq, features, batch, n = 60, 45, 32, 4992
+    rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(features, 128, 2, batch_first=True, dropout=0.2)
+    fc = nn.Linear(128, 1)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    x, y = torch.randn(n, seq, features), torch.randn(n, 1)
+    best = float("inf")
+    for _ in range(epochs):
+        order = torch.randperm(n)
+        t0 = time.perf_counter()
+        for first in range(0, n, batch):
+            idx = order[first:first + batch]
+            opt.zero_grad()
+            out, _ = rnn(x[idx])
+            loss = nn.functional.mse_loss(fc(out[:, -1, :]), y[idx])
+            loss.backward()
+            opt.step()
+        best = min(best, time.perf_counter() - t0)
+    print(f"epoch python-{kind} threads={threads} windows={n} seconds={best} samples_per_second={n / best}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# examples/train_with_manager produces a valid run: completed, every standard file present,
+# weights that Python's torch.load reads.
+set -euo pipefail
+src=$1
+build=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+"$build/bin/train_with_manager" "$work/kline.db" "$work/out" > "$work/log"
+run=$(ls -d "$work"/out/000001_lstm_*/)
+for f in config.json metadata.json model/pytorch_model.bin model/config.json model/training_args.json \
+         checkpoints/checkpoint-5/pytorch_model.bin checkpoints/checkpoint-5/metrics.json \
+         checkpoints/best/pytorch_model.bin logs/training.log logs/metrics.json results/eval_results.json; do
+  test -s "$run/$f" || { echo "FAIL: $f missing"; exit 1; }
+done
+/usr/bin/python3 - "$run" <<'PY'
+import json, sys, torch
+run = sys.argv[1]
+meta = json.load(open(run + "/metadata.json"))
+assert meta["status"] == "completed" and meta["model_saved"] and meta["evaluation_completed"], meta
+assert [h["status"] for h in meta["status_history"]] == ["initialized", "preparing", "training", "completed"]
+state = torch.load(run + "/model/pytorch_model.bin")
+assert "lstm.weight_ih_l0" in state and "fc.weight" in state, list(state)
+assert len(json.load(open(run + "/logs/metrics.json"))) == 5
+print("PASS: train_with_manager wrote a complete run:", meta["run_name"])
+PY
