@@ -1,9 +1,14 @@
 // sweep — runs an experiment file: every trial of its sweep section (one trial without one),
-// each written as a run in the out/ standard, and prints a summary.
+// each written as a run in the out/ standard, and prints a summary or a leaderboard.
 //
-//   sweep experiments/quickstart.yaml
-//   sweep --resume 600519_lstm_20250119_143025          (continue a killed run)
+//   sweep experiments/quickstart.yaml                  one run, in this process
+//   sweep experiments/grid.yaml [--workers 2]          trials in parallel processes
+//   sweep experiments/grid.yaml --executor slurm       an sbatch array on a Slurm cluster
+//   sweep --resume 600519_lstm_20250119_143025          continue a killed run
+//   sweep --resume grid_20250119_150000                 finish a sweep's unfinished trials
 #include <unistd.h>
+
+#include <climits>
 
 #include <iomanip>
 #include <iostream>
@@ -13,6 +18,8 @@
 #include "cli/main_guard.h"
 #include "config/experiment.h"
 #include "plugins/registry.h"
+#include "sweep/runner.h"
+#include "sweep/sweep_spec.h"
 #include "train/trainer.h"
 
 namespace po = boost::program_options;
@@ -44,8 +51,14 @@ int run(int argc, char** argv) {
   po::options_description options("sweep EXPERIMENT.yaml [options] | sweep --resume RUN");
   options.add_options()
       ("help,h", "show this help")
-      ("resume", po::value<std::string>(), "continue this run (name under the output folder, or a path) "
-                                           "from its newest complete checkpoint")
+      ("resume", po::value<std::string>(), "continue a run from its newest complete checkpoint, or a sweep "
+                                           "(its record under out/sweeps/) skipping completed trials")
+      ("collect", po::value<std::string>(), "print the leaderboard of a sweep record as it is now")
+      ("workers,j", po::value<int>(), "parallel trial processes (default: cores / train.threads)")
+      ("executor", po::value<std::string>(), "local or slurm (default: the file's sweep.executor)")
+      ("no-wait", "slurm: submit the array job and return")
+      ("run-trial", po::value<std::size_t>(), "(internal) run one trial of --sweep-dir")
+      ("sweep-dir", po::value<std::string>(), "(internal) the sweep record of --run-trial")
       ("output-dir", po::value<std::string>(), "write runs here instead of the file's output_dir")
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder (repeatable)")
       ("progress", "print every epoch even when stdout is not a terminal")
@@ -64,15 +77,60 @@ int run(int argc, char** argv) {
     std::cout << options << "\n";
     return klab::cli::kExitOk;
   }
-  if (vm.count("resume") == vm.count("experiment")) {
-    throw klab::cli::UsageError("give an experiment file, or --resume RUN");
-  }
   std::vector<std::filesystem::path> dirs;
   if (vm.count("plugin-dir")) {
     for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
   }
   klab::PluginRegistry registry;
   registry.discover(dirs);
+  if (vm.count("run-trial")) {
+    if (!vm.count("sweep-dir")) throw klab::cli::UsageError("--run-trial needs --sweep-dir");
+    return klab::run_trial_process(vm["sweep-dir"].as<std::string>(), vm["run-trial"].as<std::size_t>(), registry);
+  }
+  const int modes = static_cast<int>(vm.count("resume") + vm.count("experiment") + vm.count("collect"));
+  if (modes != 1) throw klab::cli::UsageError("give an experiment file, --resume RUN_OR_SWEEP, or --collect SWEEP");
+  if (vm.count("executor") && vm["executor"].as<std::string>() != "local" && vm["executor"].as<std::string>() != "slurm") {
+    throw klab::cli::UsageError("--executor: expected local or slurm");
+  }
+  if (vm.count("workers") && vm["workers"].as<int>() < 1) throw klab::cli::UsageError("--workers must be >= 1");
+  const std::string out_dir = vm.count("output-dir") ? vm["output-dir"].as<std::string>() : "out";
+
+  klab::SweepOptions sweep_options;
+  char self[PATH_MAX] = {0};
+  if (readlink("/proc/self/exe", self, sizeof self - 1) <= 0) throw klab::IoError("cannot find the sweep binary");
+  sweep_options.self_exe = self;
+  sweep_options.plugin_dirs = dirs;
+  sweep_options.workers = vm.count("workers") ? vm["workers"].as<int>() : 0;
+  sweep_options.executor = vm.count("executor") ? vm["executor"].as<std::string>() : "";
+  sweep_options.wait = !vm.count("no-wait");
+  sweep_options.progress = vm.count("quiet") ? nullptr : &std::cout;
+  if (vm.count("output-dir")) sweep_options.output_dir_override = out_dir;
+  auto finish_sweep = [&](const klab::SweepOutcome& outcome) {
+    if (!outcome.slurm_job.empty() && !sweep_options.wait) {
+      std::cout << "Slurm job " << outcome.slurm_job << " submitted; when it has finished: sweep --collect "
+                << outcome.record_dir.string() << "\n";
+      return klab::cli::kExitOk;
+    }
+    klab::print_leaderboard(outcome, std::cout);
+    if (outcome.interrupted > 0) return 130;
+    return outcome.failed > 0 ? klab::cli::kExitError : klab::cli::kExitOk;
+  };
+  if (vm.count("collect")) {
+    return finish_sweep(klab::collect_sweep(klab::find_sweep_record(vm["collect"].as<std::string>(), out_dir)));
+  }
+  if (vm.count("resume")) {
+    const std::string target = vm["resume"].as<std::string>();
+    if (std::filesystem::is_regular_file(std::filesystem::path(target) / "sweep.json") ||
+        std::filesystem::is_regular_file(std::filesystem::path(out_dir) / "sweeps" / target / "sweep.json")) {
+      return finish_sweep(klab::resume_sweep(klab::find_sweep_record(target, out_dir), sweep_options));
+    }
+  }
+  if (vm.count("experiment")) {
+    auto plan = klab::plan_sweep(vm["experiment"].as<std::string>(), registry);
+    if (plan.has_sweep_section || vm.count("workers") || vm.count("executor")) {
+      return finish_sweep(klab::run_sweep(plan, sweep_options));
+    }
+  }
 
   klab::RunOptions run_options;
   run_options.plugin_dirs = dirs;
@@ -82,7 +140,6 @@ int run(int argc, char** argv) {
 
   klab::RunResult result;
   if (vm.count("resume")) {
-    const std::string out_dir = vm.count("output-dir") ? vm["output-dir"].as<std::string>() : "out";
     result = klab::resume_experiment(vm["resume"].as<std::string>(), out_dir, registry, run_options);
   } else {
     const auto spec = klab::load_experiment(vm["experiment"].as<std::string>());

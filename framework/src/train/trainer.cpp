@@ -427,6 +427,7 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
     manager.annotate("stock_symbol", joined);
   }
   manager.annotate("stock_symbols", spec.symbols);
+  if (options.on_created) options.on_created(manager.run_name(), manager.run_dir());
   nlohmann::json config = {{"seq_length", spec.train.seq_length},
                            {"epochs", spec.train.epochs},
                            {"batch_size", spec.train.batch_size},
@@ -463,6 +464,7 @@ RunResult resume_experiment(const std::string& run, const fs::path& output_dir, 
   auto model = registry.create_model(spec.model_type, static_cast<std::int64_t>(spec.features.size()),
                                      spec.model_params.dump());
   manager.save_training_log("Resume requested (status was " + status + ")");
+  if (options.on_created) options.on_created(manager.run_name(), manager.run_dir());
   return guarded_execute(spec, manager, *source, model, options, true);
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct RunOptions {
   std::vector<std::filesystem::path> plugin_dirs;
   std::ostream* progress = nullptr;  // epoch lines go here when set
   std::string output_dir_override;   // replaces the spec's output_dir when non-empty
+  // Called once the run folder exists (the sweep records which folder a trial is writing).
+  std::function<void(const std::string& run_name, const std::filesystem::path& run_dir)> on_created;
 };
 
 struct RunResult {

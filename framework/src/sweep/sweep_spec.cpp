@@ -1,0 +1,376 @@
+#include "sweep/sweep_spec.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "klab/data_source.h"
+#include "klab/error.h"
+#include "klab/model.h"
+#include "plugins/registry.h"
+
+namespace klab {
+
+namespace {
+
+std::string at(const std::string& file, const YAML::Node& node) {
+  return node.Mark().line >= 0 ? file + ":" + std::to_string(node.Mark().line + 1) : file;
+}
+
+// Sets a dotted key ("model.hidden_size") of `root` to `value`, creating mappings on the way.
+void set_dotted(YAML::Node root, const std::string& key, const YAML::Node& value) {
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  std::string part;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  YAML::Node node = root;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!node[parts[i]] || !node[parts[i]].IsMap()) node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    node.reset(node[parts[i]]);
+  }
+  node[parts.back()] = YAML::Clone(value);
+}
+
+YAML::Node json_to_yaml(const nlohmann::json& j) {
+  if (j.is_string()) {
+    YAML::Node n(j.get<std::string>());
+    n.SetTag("!");  // keep it a string (a symbol like "000001")
+    return n;
+  }
+  if (j.is_number_integer()) return YAML::Node(j.get<long long>());
+  if (j.is_number()) return YAML::Node(j.get<double>());
+  if (j.is_boolean()) return YAML::Node(j.get<bool>());
+  return YAML::Load(j.dump());
+}
+
+bool valid_key(const std::string& key) {
+  static const std::set<std::string> sections = {"data", "features", "target", "model", "train", "output_dir", "name"};
+  const std::string first = key.substr(0, key.find('.'));
+  return !key.empty() && sections.count(first) && key.back() != '.' && key.find("..") == std::string::npos;
+}
+
+// Lets the model plugin check a trial's hyperparameters without risking the sweep itself: the
+// model is built in a forked child. A ConfigError there is returned; a child that crashes (a
+// buggy plugin) is not this check's business — that trial will fail on its own when it runs.
+std::string check_model_in_child(PluginRegistry& registry, const ExperimentSpec& spec) {
+  int fds[2];
+  if (pipe(fds) != 0) return "";
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return "";
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    int code = 0;
+    std::string message;
+    try {
+      registry.create_model(spec.model_type, static_cast<std::int64_t>(spec.features.size()), spec.model_params.dump());
+    } catch (const std::exception& e) {
+      message = e.what();
+      code = 2;
+    }
+    if (!message.empty() && write(fds[1], message.data(), message.size()) < 0) code = 3;
+    _exit(code);
+  }
+  close(fds[1]);
+  std::string message;
+  char buf[1024];
+  ssize_t n = 0;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) message.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2) return message.empty() ? "the model plugin refused its hyperparameters" : message;
+  return "";
+}
+
+struct Axis {
+  std::string key;
+  std::vector<nlohmann::json> values;  // grid
+};
+
+}  // namespace
+
+bool higher_is_better(const std::string& metric) { return metric == "r2" || metric == "direction_accuracy"; }
+
+SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file.string() + ": cannot read the experiment file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return plan_sweep_text(text.str(), file.string(), registry);
+}
+
+SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file, PluginRegistry& registry) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  if (!root || !root.IsMap()) throw ConfigError(file + ": an experiment file must be a mapping of sections");
+  // The base need not be complete on its own (a grid may supply data.symbol); every trial is
+  // validated in full below. What expansion needs is read directly.
+  struct {
+    std::string source = "sqlite";
+    nlohmann::json source_options = nlohmann::json::object();
+  } base;
+  if (root["data"] && root["data"].IsMap()) {
+    if (root["data"]["source"]) base.source = root["data"]["source"].Scalar();
+    if (root["data"]["options"]) base.source_options = yaml_to_json(root["data"]["options"]);
+  }
+  SweepPlan plan;
+  plan.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : std::filesystem::path(file).stem().string();
+  plan.file = file;
+  YAML::Node sweep = root["sweep"];
+  YAML::Node bare = YAML::Clone(root);
+  bare.remove("sweep");
+
+  std::vector<Axis> grid;
+  std::vector<std::pair<std::string, YAML::Node>> random_params;
+  std::size_t n_random = 0;
+  std::uint64_t random_seed = 0;
+  std::vector<std::uint64_t> seeds;
+  if (sweep) {
+    plan.has_sweep_section = true;
+    if (!sweep.IsMap()) throw ConfigError(at(file, sweep) + ": sweep: expected a mapping");
+    static const std::set<std::string> known = {"grid", "random", "seeds", "metric", "workers", "executor", "slurm"};
+    for (const auto& item : sweep) {
+      if (!known.count(item.first.Scalar())) {
+        throw ConfigError(at(file, item.first) + ": sweep." + item.first.Scalar() +
+                          ": unknown key (known here: executor, grid, metric, random, seeds, slurm, workers)");
+      }
+    }
+    if (YAML::Node g = sweep["grid"]) {
+      if (!g.IsMap() || g.size() == 0) throw ConfigError(at(file, g) + ": sweep.grid: expected a mapping of dotted keys to lists");
+      for (const auto& item : g) {
+        const std::string key = item.first.Scalar();
+        if (!valid_key(key)) {
+          throw ConfigError(at(file, item.first) + ": sweep.grid." + key +
+                            ": not a key of the experiment (data.*, features, target.*, model.*, train.*)");
+        }
+        if (key == "data.symbols") {
+          throw ConfigError(at(file, item.first) + ": sweep.grid.data.symbols: sweep over data.symbol instead");
+        }
+        Axis axis{key, {}};
+        const YAML::Node& values = item.second;
+        if (values.IsScalar() && key == "data.symbol" && values.Scalar() == "all") {
+          auto source = registry.create_data_source(base.source, base.source_options.dump());
+          for (const auto& info : source->list_symbols()) axis.values.push_back(info.symbol);
+          if (axis.values.empty()) throw ConfigError(at(file, values) + ": sweep.grid.data.symbol: all: the data source lists no symbols");
+        } else if (values.IsSequence() && values.size() > 0) {
+          for (const auto& v : values) {
+            nlohmann::json j = yaml_to_json(v);
+            if (v.IsScalar() && (key == "data.symbol")) j = v.Scalar();  // keep leading zeros
+            axis.values.push_back(j);
+          }
+        } else {
+          throw ConfigError(at(file, values) + ": sweep.grid." + key + ": expected a non-empty list of values" +
+                            (key == "data.symbol" ? " or all" : ""));
+        }
+        grid.push_back(std::move(axis));
+      }
+    }
+    if (YAML::Node r = sweep["random"]) {
+      if (!r.IsMap()) throw ConfigError(at(file, r) + ": sweep.random: expected a mapping");
+      for (const auto& item : r) {
+        const std::string k = item.first.Scalar();
+        if (k != "n_trials" && k != "seed" && k != "params") {
+          throw ConfigError(at(file, item.first) + ": sweep.random." + k + ": unknown key (known here: n_trials, params, seed)");
+        }
+      }
+      if (!r["n_trials"] || !r["params"]) throw ConfigError(at(file, r) + ": sweep.random: needs n_trials and params");
+      long long n = 0;
+      if (!YAML::convert<long long>::decode(r["n_trials"], n) || n < 1) {
+        throw ConfigError(at(file, r["n_trials"]) + ": sweep.random.n_trials: expected an integer >= 1");
+      }
+      n_random = static_cast<std::size_t>(n);
+      long long s = 0;
+      if (r["seed"] && (!YAML::convert<long long>::decode(r["seed"], s) || s < 0)) {
+        throw ConfigError(at(file, r["seed"]) + ": sweep.random.seed: expected an integer >= 0");
+      }
+      random_seed = static_cast<std::uint64_t>(s);
+      if (!r["params"].IsMap() || r["params"].size() == 0) {
+        throw ConfigError(at(file, r["params"]) + ": sweep.random.params: expected a mapping of dotted keys to distributions");
+      }
+      for (const auto& item : r["params"]) {
+        const std::string key = item.first.Scalar();
+        const YAML::Node& d = item.second;
+        if (!valid_key(key)) throw ConfigError(at(file, item.first) + ": sweep.random.params." + key + ": not a key of the experiment");
+        bool ok = d.IsMap() && d.size() == 1;
+        std::string kind = ok ? d.begin()->first.Scalar() : "";
+        const YAML::Node args = ok ? d.begin()->second : YAML::Node();
+        if (kind == "choice") {
+          ok = args.IsSequence() && args.size() > 0;
+        } else if (kind == "uniform" || kind == "loguniform" || kind == "int") {
+          double lo = 0, hi = 0;
+          ok = args.IsSequence() && args.size() == 2 && YAML::convert<double>::decode(args[0], lo) &&
+               YAML::convert<double>::decode(args[1], hi) && lo <= hi && (kind != "loguniform" || lo > 0);
+        } else {
+          ok = false;
+        }
+        if (!ok) {
+          throw ConfigError(at(file, d) + ": sweep.random.params." + key +
+                            ": expected {choice: [a, b, ...]}, {uniform: [lo, hi]}, {loguniform: [lo, hi]} with lo > 0, or {int: [lo, hi]}");
+        }
+        random_params.emplace_back(key, d);
+      }
+    }
+    if (YAML::Node s = sweep["seeds"]) {
+      if (!s.IsSequence() || s.size() == 0) throw ConfigError(at(file, s) + ": sweep.seeds: expected a non-empty list of integers");
+      for (const auto& v : s) {
+        long long seed = 0;
+        if (!YAML::convert<long long>::decode(v, seed) || seed < 0) {
+          throw ConfigError(at(file, v) + ": sweep.seeds: expected integers >= 0, got \"" + v.Scalar() + "\"");
+        }
+        seeds.push_back(static_cast<std::uint64_t>(seed));
+      }
+    }
+    if (YAML::Node m = sweep["metric"]) {
+      plan.metric = m.Scalar();
+      static const std::set<std::string> metrics = {"mae", "rmse", "mape", "r2", "direction_accuracy"};
+      if (!metrics.count(plan.metric)) {
+        throw ConfigError(at(file, m) + ": sweep.metric: expected mae, rmse, mape, r2 or direction_accuracy, got \"" + plan.metric + "\"");
+      }
+    }
+    if (YAML::Node w = sweep["workers"]) {
+      long long workers = 0;
+      if (!YAML::convert<long long>::decode(w, workers) || workers < 1) {
+        throw ConfigError(at(file, w) + ": sweep.workers: expected an integer >= 1");
+      }
+      plan.workers = static_cast<int>(workers);
+    }
+    if (YAML::Node e = sweep["executor"]) {
+      plan.executor = e.Scalar();
+      if (plan.executor != "local" && plan.executor != "slurm") {
+        throw ConfigError(at(file, e) + ": sweep.executor: expected local or slurm, got \"" + plan.executor + "\"");
+      }
+    }
+    if (YAML::Node s = sweep["slurm"]) {
+      if (!s.IsMap()) throw ConfigError(at(file, s) + ": sweep.slurm: expected a mapping");
+      for (const auto& item : s) {
+        const std::string k = item.first.Scalar();
+        const YAML::Node& v = item.second;
+        long long n = 0;
+        if (k == "partition") {
+          plan.slurm.partition = v.Scalar();
+        } else if (k == "time_limit") {
+          plan.slurm.time_limit = v.Scalar();
+        } else if (k == "mem") {
+          plan.slurm.mem = v.Scalar();
+        } else if (k == "cpus_per_task" && YAML::convert<long long>::decode(v, n) && n >= 1) {
+          plan.slurm.cpus_per_task = static_cast<int>(n);
+        } else if (k == "max_concurrent" && YAML::convert<long long>::decode(v, n) && n >= 0) {
+          plan.slurm.max_concurrent = static_cast<int>(n);
+        } else if (k == "extra_args" && v.IsSequence()) {
+          for (const auto& a : v) plan.slurm.extra_args.push_back(a.Scalar());
+        } else {
+          throw ConfigError(at(file, item.first) + ": sweep.slurm." + k +
+                            ": unknown key or bad value (partition, time_limit, cpus_per_task >= 1, max_concurrent >= 0, mem, extra_args)");
+        }
+      }
+    }
+  }
+
+  // Points: the grid's cartesian product, times the random draws.
+  std::vector<nlohmann::json> points{nlohmann::json::object()};
+  for (const auto& axis : grid) {
+    std::vector<nlohmann::json> next;
+    for (const auto& p : points) {
+      for (const auto& v : axis.values) {
+        nlohmann::json q = p;
+        q[axis.key] = v;
+        next.push_back(q);
+      }
+    }
+    points = std::move(next);
+  }
+  if (n_random > 0) {
+    std::mt19937_64 rng(random_seed);
+    std::vector<nlohmann::json> next;
+    for (const auto& p : points) {
+      for (std::size_t i = 0; i < n_random; ++i) {
+        nlohmann::json q = p;
+        for (const auto& [key, d] : random_params) {
+          const std::string kind = d.begin()->first.Scalar();
+          const YAML::Node args = d.begin()->second;
+          if (kind == "choice") {
+            std::uniform_int_distribution<std::size_t> pick(0, args.size() - 1);
+            q[key] = yaml_to_json(args[pick(rng)]);
+          } else {
+            const double lo = args[0].as<double>(), hi = args[1].as<double>();
+            if (kind == "uniform") {
+              q[key] = std::uniform_real_distribution<double>(lo, hi)(rng);
+            } else if (kind == "loguniform") {
+              q[key] = std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng));
+            } else {
+              q[key] = std::uniform_int_distribution<long long>(static_cast<long long>(std::ceil(lo)),
+                                                                static_cast<long long>(std::floor(hi)))(rng);
+            }
+          }
+        }
+        next.push_back(q);
+      }
+    }
+    points = std::move(next);
+  }
+  // Without `seeds`, each trial keeps the seed its experiment gives (a grid may vary train.seed).
+  const bool override_seed = !seeds.empty();
+  if (!override_seed) seeds.push_back(0);
+
+  // Every trial becomes a full experiment, validated now; its model is built once to let the
+  // plugin check the hyperparameters.
+  std::set<std::string> checked_models;
+  for (const auto& point : points) {
+    for (std::uint64_t seed : seeds) {
+      Trial trial;
+      trial.index = plan.trials.size();
+      trial.params = point;
+      trial.seed = seed;
+      trial.point_key = point.dump();
+      YAML::Node tree = YAML::Clone(bare);
+      for (auto it = point.begin(); it != point.end(); ++it) set_dotted(tree, it.key(), json_to_yaml(it.value()));
+      if (override_seed) set_dotted(tree, "train.seed", YAML::Node(static_cast<unsigned long long>(seed)));
+      std::string label = "sweep trial " + std::to_string(trial.index);
+      if (!point.empty()) {
+        std::string desc;
+        for (auto it = point.begin(); it != point.end(); ++it) {
+          desc += (desc.empty() ? "" : ", ") + it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump());
+        }
+        label += " (" + desc + ")";
+      }
+      try {
+        trial.spec = experiment_from_yaml(tree, file, false);
+        trial.seed = trial.spec.train.seed;
+        const std::string model_key = trial.spec.model_type + trial.spec.model_params.dump() +
+                                      std::to_string(trial.spec.features.size());
+        if (!registry.find("model", trial.spec.model_type)) {
+          registry.create_model(trial.spec.model_type, 1, "{}");  // throws the "unknown plugin" error
+        }
+        if (checked_models.insert(model_key).second) {
+          const std::string error = check_model_in_child(registry, trial.spec);
+          if (!error.empty()) throw ConfigError(error);
+        }
+        if (!registry.find("data_source", trial.spec.source)) {
+          registry.create_data_source(trial.spec.source, "{}");  // throws the "unknown plugin" error
+        }
+      } catch (const Error& e) {
+        throw ConfigError(label + ": " + e.what());
+      }
+      trial.experiment = trial.spec.to_json();
+      plan.trials.push_back(std::move(trial));
+    }
+  }
+  return plan;
+}
+
+}  // namespace klab

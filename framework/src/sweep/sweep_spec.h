@@ -1,0 +1,61 @@
+// sweep/sweep_spec.h — the `sweep:` section of an experiment file, expanded into trials.
+//
+// A trial is the experiment file with some dotted keys replaced (model.type: gru,
+// train.learning_rate: 0.0003, data.symbol: "600519", train.seed: 2). Grid axes multiply;
+// random search draws n_trials points (choice, uniform, loguniform, int) from a seeded RNG;
+// `seeds` repeats every point once per seed (the leaderboard reports mean and std over them).
+// Every trial is validated as a full experiment before anything runs, so a bad axis is one clear
+// error naming the trial and the key.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/experiment.h"
+
+namespace klab {
+
+class PluginRegistry;
+
+struct SlurmSettings {
+  std::string partition;      // "" = the cluster's default
+  std::string time_limit = "01:00:00";
+  int cpus_per_task = 1;
+  int max_concurrent = 0;     // array throttle (%N); 0 = no cap
+  std::string mem;            // e.g. "4G"; "" = default
+  std::vector<std::string> extra_args;  // more #SBATCH lines, verbatim (e.g. "--qos=normal")
+};
+
+struct Trial {
+  std::size_t index = 0;
+  nlohmann::json params = nlohmann::json::object();  // dotted key -> value (the point, without seed)
+  std::uint64_t seed = 0;
+  std::string point_key;      // identifies the point across seeds (params.dump())
+  ExperimentSpec spec;        // the validated experiment of this trial
+  nlohmann::json experiment;  // spec.to_json(), as run
+};
+
+struct SweepPlan {
+  std::string name;
+  std::string file;
+  std::string metric = "mae";  // leaderboard ranking (lower is better, except r2/direction_accuracy)
+  int workers = 0;             // 0 = decide from cores and threads per trial
+  std::string executor = "local";
+  SlurmSettings slurm;
+  bool has_sweep_section = false;
+  std::vector<Trial> trials;
+};
+
+// Reads the experiment file and expands its sweep section (a file without one is a sweep of one
+// trial). `registry` opens the data source when an axis asks for data.symbol: all.
+SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry);
+SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file_name, PluginRegistry& registry);
+
+// Whether a higher value of `metric` is better (r2, direction_accuracy).
+bool higher_is_better(const std::string& metric);
+
+}  // namespace klab

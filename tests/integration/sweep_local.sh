@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Local sweeps: parallel trial processes, a crashing plugin that fails only its own trials,
+# --resume, Ctrl-C, bad axes refused before anything runs, and list_runs over the result.
+# Usage: sweep_local.sh <klab source dir> <klab build dir>
+set -uo pipefail
+src=$1
+build=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+base="data: {source: sqlite, options: {path: $work/kline.db}, symbol: \"600519\", start_date: 2019-06-01}
+features: basic
+target: {kind: return}
+model: {type: lstm, hidden_size: 8, num_layers: 1}
+train: {seq_length: 10, epochs: 2, batch_size: 64, checkpoint_interval: 1, patience: 0}
+output_dir: $work/out"
+
+# 1. A crashing model plugin fails its own trials; every other trial completes.
+cat > "$work/crash.yaml" <<YAML
+name: crash
+$base
+sweep:
+  grid:
+    data.symbol: ["600519", "000001"]
+    model: [{type: lstm, hidden_size: 8, num_layers: 1}, {type: crashing_model}]
+  workers: 2
+YAML
+"$build/bin/sweep" --plugin-dir "$build/tests/plugins/crashes" "$work/crash.yaml" > "$work/crash.log" 2>&1
+code=$?
+cat "$work/crash.log"
+[ "$code" = 1 ] || fail "a sweep with failed trials exits 1, got $code"
+record=$(ls -d "$work"/out/sweeps/crash_*/)
+python3 - "$record" <<'PY' || exit 1
+import glob, json, sys
+st = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/trials/trial-*.status.json"))]
+assert [s["status"] for s in st] == ["completed", "failed", "completed", "failed"], [s["status"] for s in st]
+for s in st[1::2]:
+    assert "crashed: signal 11" in s["error"], s["error"]
+print("PASS: 2 crashed trials failed alone, 2 completed")
+PY
+grep -q "leaderboard by mae" "$work/crash.log" || fail "no leaderboard"
+# --resume runs only the unfinished trials (they crash again).
+"$build/bin/sweep" --plugin-dir "$build/tests/plugins/crashes" --resume "$record" > "$work/resume.log" 2>&1
+grep -q "2 trial(s) of 4" "$work/resume.log" || { cat "$work/resume.log"; fail "resume did not skip completed trials"; }
+
+# 2. Bad axes are refused before anything runs.
+cat > "$work/bad.yaml" <<YAML
+name: bad
+$base
+sweep:
+  grid:
+    model.hiden_size: [8, 16]
+YAML
+out=$("$build/bin/sweep" "$work/bad.yaml" 2>&1) && fail "a bad axis must fail"
+echo "$out" | grep -q "sweep trial 0 (model.hiden_size=8): model 'lstm': unknown hyperparameter 'hiden_size'" || fail "bad axis message: $out"
+ls "$work"/out/sweeps/bad_* > /dev/null 2>&1 && fail "a refused sweep left a record"
+cat > "$work/bad2.yaml" <<YAML
+name: bad2
+$base
+sweep:
+  grid:
+    train.learning_rate: []
+YAML
+out=$("$build/bin/sweep" "$work/bad2.yaml" 2>&1) && fail "an empty axis must fail"
+echo "$out" | grep -q "bad2.yaml:10: sweep.grid.train.learning_rate: expected a non-empty list" || fail "empty axis message: $out"
+
+# 3. Ctrl-C: running trials end, are marked interrupted, and --resume finishes them.
+cat > "$work/slow.yaml" <<YAML
+name: slow
+$base
+sweep:
+  grid:
+    data.symbol: ["600519", "000001", "601318"]
+  seeds: [1, 2]
+  workers: 2
+YAML
+sed -i 's/epochs: 2,/epochs: 400,/' "$work/slow.yaml"
+"$build/bin/sweep" "$work/slow.yaml" > "$work/slow.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+  n=$(grep -l '"running"' "$work"/out/sweeps/slow_*/trials/*.status.json 2>/dev/null | wc -l)
+  [ "$n" -ge 2 ] && break
+  sleep 0.1
+done
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+code=$?
+[ "$code" = 130 ] || { cat "$work/slow.log"; fail "Ctrl-C exits 130, got $code"; }
+record=$(ls -d "$work"/out/sweeps/slow_*/)
+python3 - "$record" <<'PY' || exit 1
+import glob, json, os, sys
+st = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/trials/trial-*.status.json"))]
+interrupted = [s for s in st if s["status"] == "interrupted"]
+assert len(interrupted) == 2, [s["status"] for s in st]
+for s in interrupted:
+    if "run_dir" in s:
+        meta = json.load(open(os.path.join(s["run_dir"], "metadata.json")))
+        assert meta["status"] == "failed" and "interrupted" in meta["error"], meta
+assert all(s["status"] in ("pending", "interrupted") for s in st), [s["status"] for s in st]
+print("PASS: Ctrl-C interrupted 2 running trials, started no more")
+PY
+# (shorten the remaining trials, so the test stays quick)
+sed -i 's/"epochs": 400/"epochs": 2/' "$record/trials/"*.json
+"$build/bin/sweep" --resume "$record" > "$work/slow_resume.log" 2>&1 || { cat "$work/slow_resume.log"; fail "resume after Ctrl-C"; }
+grep -q "6 completed, 0 failed" "$work/slow_resume.log" || { cat "$work/slow_resume.log"; fail "resume did not complete all"; }
+grep -q "±" "$work/slow_resume.log" || fail "repeats over seeds must show mean±std"
+
+# 4. list_runs over all of it, including a corrupt run.
+lr="$build/bin/list_runs --output-dir $work/out"
+mkdir -p "$work/out/corrupt_run" && echo "{oops" > "$work/out/corrupt_run/metadata.json"
+$lr > "$work/list.txt" || fail "list_runs"
+grep -q "unreadable" "$work/list.txt" || fail "corrupt run not listed"
+$lr --json > "$work/list.json" || fail "list_runs --json"
+python3 - "$work/list.json" <<'PY' || exit 1
+import json, sys
+runs = json.load(open(sys.argv[1]))
+completed = [r for r in runs if r["status"] == "completed"]
+assert len(completed) >= 8, len(completed)
+assert any(r["status"] == "unreadable" for r in runs)
+print(f"PASS: list_runs --json lists {len(runs)} runs")
+PY
+best=$($lr --filter status=completed --sort mae --json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert all(r[i]["mae"] <= r[i+1]["mae"] for i in range(len(r)-1)); print(r[0]["name"])') || fail "--sort mae"
+second=$($lr --filter status=completed --sort mae --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["name"])')
+$lr --run "$best" | grep -q "evaluation" || fail "--run"
+$lr --compare "$best" "$second" | grep -q "differs" || fail "--compare"
+$lr --filter model=gru --json | python3 -c 'import json,sys; assert json.load(sys.stdin) == []' || fail "--filter model=gru"
+n_failed=$($lr --filter status=failed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+$lr --prune --filter status=failed --dry-run | grep -q "would delete" || fail "prune --dry-run"
+[ "$($lr --filter status=failed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$n_failed" ] || fail "dry-run deleted"
+$lr --prune --filter status=failed < /dev/null > /dev/null 2>&1 && fail "prune without --yes off a terminal must refuse"
+$lr --prune --filter status=completed --keep-best 3 --sort mae --yes > /dev/null || fail "prune --keep-best"
+[ "$($lr --filter status=completed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] || fail "keep-best 3"
+$lr --run "$best" > /dev/null || fail "the best run was pruned"
+$lr --copy "$best" --to "$work/backup" > /dev/null && test -f "$work/backup/$best/metadata.json" || fail "--copy"
+$lr --delete "$best" --yes > /dev/null && [ ! -d "$work/out/$best" ] || fail "--delete"
+$lr --prune > /dev/null 2>&1 && fail "--prune without a selection must refuse"
+echo "PASS: list_runs table, json, sort, filter, run, compare, prune, copy, delete"

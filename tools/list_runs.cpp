@@ -1,0 +1,338 @@
+// list_runs — lists, compares and maintains the runs under out/.
+//
+//   list_runs                                    table of every run, newest first
+//   list_runs --sort mae --filter status=completed --filter model=lstm
+//   list_runs --run 000001_lstm_20250119_143025  one run in detail
+//   list_runs --compare RUN_A RUN_B              side by side
+//   list_runs --sweep grid_20250119_150000       the runs of one sweep
+//   list_runs --json
+//   list_runs --delete RUN [--yes]               remove one run
+//   list_runs --prune --filter status=failed [--keep-best 3 --sort mae] [--dry-run] [--yes]
+//   list_runs --copy RUN --to backups/
+#include <unistd.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <boost/program_options.hpp>
+
+#include "cli/main_guard.h"
+#include "runs/files.h"
+#include "runs/run_index.h"
+#include "runs/training_manager.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string cell(const nlohmann::json& fields, const std::string& key, int precision = 4) {
+  if (!fields.contains(key) || fields[key].is_null()) return "-";
+  const auto& v = fields[key];
+  if (v.is_number_float()) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(precision) << v.get<double>();
+    return s.str();
+  }
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+void print_table(const std::vector<klab::RunRecord>& runs, std::ostream& out) {
+  struct Column {
+    const char* title;
+    const char* key;
+    int width;
+    int precision;
+  };
+  const std::vector<Column> columns = {{"NAME", "name", 36, 0},        {"SYMBOL", "symbol", 8, 0},
+                                       {"MODEL", "model", 12, 0},      {"STATUS", "status", 11, 0},
+                                       {"CREATED", "created", 20, 0},  {"EPOCHS", "epochs", 7, 0},
+                                       {"MAE", "mae", 11, 4},          {"RMSE", "rmse", 11, 4},
+                                       {"DIR%", "direction_accuracy", 7, 2}, {"BASE_MAE", "baseline_mae", 10, 4}};
+  for (const auto& c : columns) out << std::left << std::setw(c.width) << c.title;
+  out << "\n";
+  for (const auto& r : runs) {
+    for (const auto& c : columns) {
+      std::string text = cell(r.fields, c.key, c.precision);
+      if (static_cast<int>(text.size()) >= c.width) text = text.substr(0, static_cast<std::size_t>(c.width - 2)) + "…";
+      out << std::left << std::setw(c.width) << text;
+    }
+    out << "\n";
+    for (const auto& p : r.problems) out << "    ! " << p << "\n";
+  }
+  out << runs.size() << " run(s)\n";
+}
+
+void print_json_file(std::ostream& out, const std::string& title, const fs::path& path) {
+  out << "\n" << title << " (" << path.filename().string() << "):\n";
+  try {
+    out << klab::files::read_json(path).dump(2) << "\n";
+  } catch (const klab::Error& e) {
+    out << "  (" << e.what() << ")\n";
+  }
+}
+
+void print_run(const klab::RunRecord& r, std::ostream& out) {
+  out << "run " << r.name << "\n  folder  " << r.path.string() << "\n";
+  for (const auto& [key, value] : r.fields.items()) {
+    out << "  " << std::left << std::setw(20) << key << cell(r.fields, key) << "\n";
+  }
+  for (const auto& p : r.problems) out << "  ! " << p << "\n";
+  print_json_file(out, "evaluation", r.path / "results" / "eval_results.json");
+  print_json_file(out, "training", r.path / "model" / "training_args.json");
+  print_json_file(out, "model", r.path / "model" / "config.json");
+  out << "\ncheckpoints:";
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& item : fs::directory_iterator(r.path / "checkpoints", ec)) {
+    if (item.is_directory() && item.path().filename().string()[0] != '.') names.push_back(item.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) out << " " << n;
+  out << (names.empty() ? " none\n" : "\n");
+  try {
+    const std::string log = klab::files::read_text(r.path / "logs" / "training.log");
+    std::vector<std::string> lines;
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    out << "\nlast lines of training.log:\n";
+    for (std::size_t i = lines.size() > 8 ? lines.size() - 8 : 0; i < lines.size(); ++i) out << "  " << lines[i] << "\n";
+  } catch (const klab::Error&) {
+  }
+}
+
+void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else if (!j.is_null()) {
+    out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
+  }
+}
+
+void print_compare(const klab::RunRecord& a, const klab::RunRecord& b, std::ostream& out) {
+  auto facts = [](const klab::RunRecord& r) {
+    std::map<std::string, std::string> m;
+    for (const auto& [k, v] : r.fields.items()) m["run." + k] = v.is_string() ? v.get<std::string>() : v.dump();
+    try {
+      auto experiment = klab::files::read_json(r.path / "experiment.json");
+      flatten(experiment, "experiment", m);
+    } catch (const klab::Error&) {
+    }
+    return m;
+  };
+  const auto fa = facts(a), fb = facts(b);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : fa) keys.insert(k);
+  for (const auto& [k, v] : fb) keys.insert(k);
+  out << std::left << std::setw(36) << "" << std::setw(34) << a.name.substr(0, 33) << b.name.substr(0, 33) << "\n";
+  for (const auto& k : keys) {
+    const std::string va = fa.count(k) ? fa.at(k) : "-", vb = fb.count(k) ? fb.at(k) : "-";
+    if (k == "run.name") continue;
+    out << (va == vb ? "  " : "* ") << std::left << std::setw(34) << k.substr(0, 33) << std::setw(34) << va.substr(0, 33)
+        << vb.substr(0, 40) << "\n";
+  }
+  out << "(* = differs)\n";
+}
+
+const klab::RunRecord& find_run(const std::vector<klab::RunRecord>& runs, const std::string& name) {
+  for (const auto& r : runs) {
+    if (r.name == name || r.path == fs::path(name)) return r;
+  }
+  throw klab::IoError("run " + name + ": no such run");
+}
+
+bool confirm(const std::string& question, bool yes) {
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    throw klab::cli::UsageError(question + " — not a terminal: pass --yes to confirm or --dry-run to preview");
+  }
+  std::cout << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+long days_since(const std::string& iso) {
+  if (iso.size() < 10) return 0;
+  std::tm tm{};
+  tm.tm_year = std::stoi(iso.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(iso.substr(5, 2)) - 1;
+  tm.tm_mday = std::stoi(iso.substr(8, 2));
+  tm.tm_isdst = -1;
+  const std::time_t then = std::mktime(&tm);
+  return static_cast<long>(std::difftime(std::time(nullptr), then) / 86400.0);
+}
+
+int run(int argc, char** argv) {
+  po::options_description options("list_runs [options]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("output-dir", po::value<std::string>()->default_value("out"), "where the runs are")
+      ("run", po::value<std::string>(), "show one run in detail")
+      ("filter", po::value<std::vector<std::string>>()->composing(),
+       "FIELD=V, FIELD!=V, FIELD<N, FIELD>N, FIELD~TEXT (repeatable; all must hold)")
+      ("sort", po::value<std::string>(), "mae, rmse, mape, r2, direction_accuracy, created, name, ... (best first)")
+      ("reverse", "reverse the order")
+      ("limit", po::value<std::size_t>(), "at most this many rows")
+      ("json", "print JSON")
+      ("sweep", po::value<std::string>(), "only the runs of this sweep record (name under out/sweeps/ or path)")
+      ("compare", po::value<std::vector<std::string>>()->multitoken(), "two runs side by side")
+      ("delete", po::value<std::string>(), "delete this run")
+      ("prune", "delete every run the filters select (except --keep-best)")
+      ("older-than", po::value<int>(), "with --prune: only runs created more than N days ago")
+      ("keep-best", po::value<std::size_t>(), "with --prune: keep the best N selected runs by --sort (default mae)")
+      ("copy", po::value<std::string>(), "copy this run ...")
+      ("to", po::value<std::string>(), "... into this folder")
+      ("dry-run", "show what --delete/--prune would remove, remove nothing")
+      ("yes,y", "do not ask for confirmation");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw klab::cli::UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return klab::cli::kExitOk;
+  }
+  const fs::path out_dir = vm["output-dir"].as<std::string>();
+  auto runs = klab::load_run_index(out_dir);
+
+  std::vector<klab::RunFilter> filters;
+  if (vm.count("filter")) {
+    for (const auto& f : vm["filter"].as<std::vector<std::string>>()) filters.push_back(klab::RunFilter::parse(f));
+  }
+  auto selected = [&](const klab::RunRecord& r) {
+    return std::all_of(filters.begin(), filters.end(), [&](const klab::RunFilter& f) { return f.matches(r); });
+  };
+
+  if (vm.count("run")) {
+    print_run(find_run(runs, vm["run"].as<std::string>()), std::cout);
+    return klab::cli::kExitOk;
+  }
+  if (vm.count("compare")) {
+    const auto names = vm["compare"].as<std::vector<std::string>>();
+    if (names.size() != 2) throw klab::cli::UsageError("--compare takes two runs");
+    print_compare(find_run(runs, names[0]), find_run(runs, names[1]), std::cout);
+    return klab::cli::kExitOk;
+  }
+  if (vm.count("copy")) {
+    if (!vm.count("to")) throw klab::cli::UsageError("--copy needs --to FOLDER");
+    const auto& r = find_run(runs, vm["copy"].as<std::string>());
+    const fs::path target = fs::path(vm["to"].as<std::string>()) / r.name;
+    if (fs::exists(target)) throw klab::IoError(target.string() + ": already exists; nothing copied");
+    fs::create_directories(target.parent_path());
+    fs::copy(r.path, target, fs::copy_options::recursive);
+    std::cout << "copied " << r.path.string() << " -> " << target.string() << "\n";
+    return klab::cli::kExitOk;
+  }
+  const bool dry = vm.count("dry-run") > 0, yes = vm.count("yes") > 0;
+  if (vm.count("delete")) {
+    const auto& r = find_run(runs, vm["delete"].as<std::string>());
+    std::cout << (dry ? "would delete " : "delete ") << r.path.string() << " (" << cell(r.fields, "status") << ")\n";
+    if (dry) return klab::cli::kExitOk;
+    if (!confirm("Delete this run?", yes)) {
+      std::cout << "nothing deleted\n";
+      return klab::cli::kExitOk;
+    }
+    fs::remove_all(r.path);
+    return klab::cli::kExitOk;
+  }
+  if (vm.count("prune")) {
+    if (filters.empty() && !vm.count("older-than") && !vm.count("keep-best")) {
+      throw klab::cli::UsageError("--prune needs a selection: --filter, --older-than or --keep-best");
+    }
+    std::vector<klab::RunRecord> chosen;
+    for (const auto& r : runs) {
+      if (!selected(r)) continue;
+      if (vm.count("older-than") && days_since(cell(r.fields, "created")) < vm["older-than"].as<int>()) continue;
+      chosen.push_back(r);
+    }
+    std::vector<klab::RunRecord> keep;
+    if (vm.count("keep-best")) {
+      const std::string metric = vm.count("sort") ? vm["sort"].as<std::string>() : "mae";
+      klab::sort_runs(chosen, metric);
+      const std::size_t n = std::min(vm["keep-best"].as<std::size_t>(), chosen.size());
+      std::size_t kept = 0;
+      std::vector<klab::RunRecord> rest;
+      for (auto& r : chosen) {
+        if (kept < n && r.fields.contains(metric)) {
+          keep.push_back(r);
+          ++kept;
+        } else {
+          rest.push_back(r);
+        }
+      }
+      chosen = rest;
+    }
+    for (const auto& r : keep) std::cout << "keep   " << r.name << "\n";
+    for (const auto& r : chosen) std::cout << (dry ? "would delete " : "delete ") << r.name << " (" << cell(r.fields, "status") << ")\n";
+    if (chosen.empty()) {
+      std::cout << "nothing to delete\n";
+      return klab::cli::kExitOk;
+    }
+    if (dry) return klab::cli::kExitOk;
+    if (!confirm("Delete these " + std::to_string(chosen.size()) + " run(s)?", yes)) {
+      std::cout << "nothing deleted\n";
+      return klab::cli::kExitOk;
+    }
+    for (const auto& r : chosen) fs::remove_all(r.path);
+    std::cout << "deleted " << chosen.size() << " run(s)\n";
+    return klab::cli::kExitOk;
+  }
+
+  std::vector<klab::RunRecord> shown;
+  std::map<std::string, nlohmann::json> sweep_trials;
+  if (vm.count("sweep")) {
+    const std::string name = vm["sweep"].as<std::string>();
+    fs::path record = fs::is_regular_file(fs::path(name) / "sweep.json") ? fs::path(name) : out_dir / "sweeps" / name;
+    if (!fs::is_regular_file(record / "sweep.json")) throw klab::IoError("sweep " + name + ": no sweep record in " + (out_dir / "sweeps").string());
+    auto sweep = klab::files::read_json(record / "sweep.json");
+    for (const auto& t : sweep["trials"]) {
+      std::ostringstream status_name;
+      status_name << "trial-" << std::setw(4) << std::setfill('0') << t["index"].get<std::size_t>() << ".status.json";
+      try {
+        auto s = klab::files::read_json(record / "trials" / status_name.str());
+        if (s.contains("run_name")) sweep_trials[s["run_name"]] = {{"trial", t["index"]}, {"params", t["params"]}, {"trial_status", s.value("status", "")}};
+      } catch (const klab::Error&) {
+      }
+    }
+  }
+  for (auto& r : runs) {
+    if (!selected(r)) continue;
+    if (vm.count("sweep")) {
+      auto it = sweep_trials.find(r.name);
+      if (it == sweep_trials.end()) continue;
+      r.fields["sweep_trial"] = it->second["trial"];
+    }
+    shown.push_back(r);
+  }
+  if (vm.count("sort")) klab::sort_runs(shown, vm["sort"].as<std::string>(), vm.count("reverse") > 0);
+  else if (vm.count("reverse")) std::reverse(shown.begin(), shown.end());
+  if (vm.count("limit") && shown.size() > vm["limit"].as<std::size_t>()) shown.resize(vm["limit"].as<std::size_t>());
+
+  if (vm.count("json")) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : shown) {
+      nlohmann::json item = r.fields;
+      item["path"] = r.path.string();
+      if (!r.problems.empty()) item["problems"] = r.problems;
+      out.push_back(item);
+    }
+    std::cout << out.dump(2) << "\n";
+  } else {
+    print_table(shown, std::cout);
+  }
+  return klab::cli::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return klab::cli::guarded_main("list_runs", [&] { return run(argc, argv); });
+}
