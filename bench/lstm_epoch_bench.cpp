@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const int64_t seq = 60, features = 45, batch = 32, n = vm["windows"].as<int>();
-  klab::apply_thread_policy(vm["threads"].as<int>());
+  klab::apply_runtime_policy(vm["threads"].as<int>());
   klab::PluginRegistry registry;
   registry.discover();
   torch::manual_seed(0);

@@ -14,7 +14,7 @@ name: bench
 data: {source: sqlite, options: {path: $work/kline.db}, symbol: "600519", start_date: 2017-01-01}
 target: {kind: return}
 model: {type: lstm, hidden_size: 32, num_layers: 1}
-train: {seq_length: 30, epochs: 6, batch_size: 64, checkpoint_interval: 6, patience: 0, threads: 1}
+train: {seq_length: 30, epochs: 60, batch_size: 64, checkpoint_interval: 20, patience: 0, threads: 1}
 sweep:
   grid:
     data.symbol: ["600519", "000001", "601318", "600036"]
@@ -24,14 +24,21 @@ YAML
 t() {
   local start end
   start=$(date +%s.%N)
-  "$build/bin/sweep" --quiet --workers "$1" "$work/bench.yaml" > /dev/null
+  "$build/bin/sweep" --quiet --workers "$1" "$work/bench.yaml" > "$work/last.log" \
+    || { cat "$work/last.log" >&2; echo "bench: a trial failed" >&2; exit 1; }
   end=$(date +%s.%N)
   python3 -c "print($end - $start)"
 }
-one=$(t 1)
-two=$(t 2)
-python3 - "$one" "$two" <<'PY'
+# Wall times on this shared VM drift by +-20 %: alternate, twice, and keep the best of each.
+ones=() twos=()
+for _ in 1 2; do
+  ones+=("$(t 1)")
+  twos+=("$(t 2)")
+  echo "round: 1 worker ${ones[-1]} s, 2 workers ${twos[-1]} s"
+done
+python3 - "${ones[*]}" "${twos[*]}" <<'PY'
 import sys
-one, two = map(float, sys.argv[1:3])
-print(f"8 trials: 1 worker {one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x (goal >= 1.7x)")
+one = min(map(float, sys.argv[1].split()))
+two = min(map(float, sys.argv[2].split()))
+print(f"8 trials, best of 2: 1 worker {one:.1f} s, 2 workers {two:.1f} s, speed-up {one / two:.2f}x (goal >= 1.7x)")
 PY

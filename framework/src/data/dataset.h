@@ -49,6 +49,11 @@ struct Scaler {
   void apply(float* row, std::size_t n) const;
   double scale_target(double y) const { return (y - target_center) / target_scale; }
   double unscale_target(double y) const { return y * target_scale + target_center; }
+  // The price a scaled model output stands for: the close itself, or last_close * (1 + return).
+  double price_from_output(double scaled, const std::string& target_kind, double last_close) const {
+    const double y = unscale_target(scaled);
+    return target_kind == "close" ? y : last_close * (1.0 + y);
+  }
   nlohmann::json to_json(const std::vector<std::string>& feature_names) const;
   static Scaler from_json(const nlohmann::json& j);  // throws DataError on a malformed file
 };

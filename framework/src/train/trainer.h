@@ -62,8 +62,9 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
 RunResult resume_experiment(const std::string& run, const std::filesystem::path& output_dir,
                             PluginRegistry& registry, const RunOptions& options);
 
-// Torch intra-op threads for this process, with BLAS pinned to one thread so that the product of
-// the two never exceeds what the run was given (see docs/TRAINING_GUIDE.md).
-void apply_thread_policy(int threads);
+// The process-wide settings training runs under: torch intra-op threads, BLAS pinned to one
+// thread so that the product of the two never exceeds what the run was given, and a malloc
+// that keeps large freed blocks instead of returning them to the kernel (docs/TRAINING_GUIDE.md).
+void apply_runtime_policy(int threads);
 
 }  // namespace klab
