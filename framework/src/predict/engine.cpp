@@ -1,0 +1,277 @@
+#include "predict/engine.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "data/adjust.h"
+#include "data/features.h"
+#include "klab/error.h"
+#include "klab/model.h"
+#include "klab/symbols.h"
+#include "plugins/registry.h"
+#include "runs/files.h"
+#include "runs/run_index.h"
+#include "runs/state_dict.h"
+
+namespace klab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Keys the trainer adds to model/config.json for prediction; they are not hyperparameters.
+const std::vector<std::string> kPipelineKeys = {"feature_names", "seq_length", "target", "adjust"};
+
+// as_of + n weekdays (exchange holidays are not known here).
+std::string add_weekdays(const std::string& iso, int n) {
+  long day = days_from_iso(iso);
+  while (n > 0) {
+    ++day;
+    const long weekday = ((day % 7) + 10) % 7;  // 0 = Monday; 1970-01-01 (day 0) was a Thursday
+    if (weekday < 5) --n;
+  }
+  long z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long y = static_cast<long>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", y, m, d);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json Prediction::to_json() const {
+  return {{"symbol", symbol},
+          {"as_of", as_of},
+          {"target_date", target_date},
+          {"target_date_estimated", target_date_estimated},
+          {"horizon", horizon},
+          {"last_close", last_close},
+          {"predicted_close", predicted_close},
+          {"predicted_return", predicted_return},
+          {"prices", prices}};
+}
+
+PredictionEngine::PredictionEngine(PredictionEngine&&) noexcept = default;
+PredictionEngine& PredictionEngine::operator=(PredictionEngine&&) noexcept = default;
+PredictionEngine::~PredictionEngine() = default;
+
+PredictionEngine PredictionEngine::from_run(const fs::path& run_dir, PluginRegistry& registry) {
+  if (!fs::is_directory(run_dir)) throw IoError("run " + run_dir.string() + ": no such run folder");
+  PredictionEngine engine;
+  engine.load(run_dir, run_dir / "model" / "pytorch_model.bin", files::read_json(run_dir / "model" / "config.json"),
+              registry);
+  return engine;
+}
+
+PredictionEngine::PredictionEngine(const fs::path& model_path, const std::string& model_type,
+                                   const nlohmann::json& model_config, PluginRegistry& registry) {
+  nlohmann::json config = model_config;
+  if (config.contains("model_type") && config["model_type"] != model_type) {
+    throw ConfigError("PredictionEngine: model_type \"" + model_type + "\" but the config says " +
+                      config["model_type"].dump());
+  }
+  config["model_type"] = model_type;
+  load(model_path.parent_path().parent_path(), model_path, config, registry);
+}
+
+void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path, const nlohmann::json& model_config,
+                            PluginRegistry& registry) {
+  registry_ = &registry;
+  run_dir_ = run_dir;
+  run_metadata_ = files::read_json(run_dir / "metadata.json");
+  run_name_ = run_metadata_.value("run_name", run_dir.filename().string());
+  if (run_metadata_.value("status", "") != "completed") {
+    throw IoError("run " + run_name_ + ": status is " + run_metadata_.value("status", "unknown") +
+                  "; only a completed run can predict");
+  }
+  const fs::path experiment = run_dir / "experiment.json";
+  spec_ = ExperimentSpec::from_json(files::read_json(experiment), experiment.string());
+  const auto scaler_json = files::read_json(run_dir / "scaler.json");
+  scaler_ = Scaler::from_json(scaler_json);
+  if (scaler_json.value("feature_names", nlohmann::json::array()) != nlohmann::json(spec_.features) ||
+      scaler_.center.size() != spec_.features.size()) {
+    throw IoError((run_dir / "scaler.json").string() + ": its features do not match experiment.json");
+  }
+  model_config_ = model_config;
+  nlohmann::json hyperparameters = model_config;
+  for (const auto& key : kPipelineKeys) hyperparameters.erase(key);
+  const std::string type = hyperparameters.value("model_type", spec_.model_type);
+  try {
+    model_ = registry.create_model(type, static_cast<std::int64_t>(spec_.features.size()), hyperparameters.dump());
+  } catch (const PluginError& e) {
+    throw PluginError("run " + run_name_ + " needs model plugin '" + type + "': " + e.what());
+  }
+  load_model_state_dict(*model_, load_state_dict_file(model_path), model_path.string());
+  model_->eval();
+}
+
+DataSource& PredictionEngine::source() {
+  if (!source_) source_ = registry_->create_data_source(spec_.source, spec_.source_options.dump());
+  return *source_;
+}
+
+void PredictionEngine::set_source(std::shared_ptr<DataSource> source) { source_ = std::move(source); }
+
+std::size_t PredictionEngine::min_bars() const { return warmup_rows(spec_.features) + spec_.train.seq_length; }
+
+std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol, const std::vector<Bar>& bars,
+                                                       std::size_t first_row, std::size_t last_row,
+                                                       bool strict) const {
+  const std::size_t warmup = warmup_rows(spec_.features), seq = spec_.train.seq_length, F = spec_.features.size();
+  const Adjustment adjustment = parse_adjustment(spec_.adjust);
+  const auto adjusted = adjust_bars(bars, adjustment);
+  const auto frame = compute_features(adjusted, spec_.features);
+  // Whether the window ending at row r is one the model can be given, as in training.
+  auto check_window = [&](std::size_t r) {
+    if (r + 1 < warmup + seq) {
+      throw InsufficientHistoryError("symbol " + symbol + ": " + std::to_string(r + 1) + " bars up to " +
+                                     bars[r].trade_date + ", but the model needs " + std::to_string(warmup + seq) +
+                                     " (" + std::to_string(warmup) + " warm-up + " + std::to_string(seq) +
+                                     " seq_length)");
+    }
+    for (std::size_t i = r + 1 - seq; i <= r; ++i) {
+      if (i > r + 1 - seq &&
+          days_from_iso(bars[i].trade_date) - days_from_iso(bars[i - 1].trade_date) > spec_.max_gap_days) {
+        throw InsufficientHistoryError("symbol " + symbol + ": the " + std::to_string(seq) + "-day window up to " +
+                                       bars[r].trade_date + " spans a suspension (" + bars[i - 1].trade_date + " .. " +
+                                       bars[i].trade_date + ", more than max_gap_days " +
+                                       std::to_string(spec_.max_gap_days) + ")");
+      }
+      for (std::size_t j = 0; j < F; ++j) {
+        if (!std::isfinite(frame.at(i, j))) {
+          throw InsufficientHistoryError("symbol " + symbol + ": feature " + spec_.features[j] +
+                                         " is not finite on " + bars[i].trade_date);
+        }
+      }
+    }
+  };
+  std::vector<std::size_t> rows;
+  for (std::size_t r = first_row; r <= last_row && r < bars.size(); ++r) {
+    try {
+      check_window(r);
+    } catch (const InsufficientHistoryError&) {
+      if (strict) throw;
+      continue;
+    }
+    rows.push_back(r);
+  }
+  std::vector<Prediction> out;
+  torch::NoGradGuard no_grad;
+  const std::size_t chunk = 256;  // as the trainer evaluates, so results match bit for bit
+  for (std::size_t first = 0; first < rows.size(); first += chunk) {
+    const std::size_t last = std::min(rows.size(), first + chunk);
+    auto inputs = torch::empty({static_cast<int64_t>(last - first), static_cast<int64_t>(seq), static_cast<int64_t>(F)});
+    float* p = inputs.data_ptr<float>();
+    for (std::size_t k = first; k < last; ++k) {
+      for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i) {
+        for (std::size_t j = 0; j < F; ++j) {
+          *p++ = static_cast<float>((frame.at(i, j) - scaler_.center[j]) / scaler_.scale[j]);
+        }
+      }
+    }
+    auto output = model_->forward(inputs).select(1, 0).contiguous();
+    const float* y = output.data_ptr<float>();
+    for (std::size_t k = first; k < last; ++k) {
+      const std::size_t r = rows[k];
+      Prediction pred;
+      pred.symbol = symbol;
+      pred.as_of = bars[r].trade_date;
+      pred.horizon = static_cast<int>(spec_.horizon);
+      pred.last_close = adjusted[r].close;
+      pred.predicted_close = scaler_.price_from_output(y[k - first], spec_.target_kind, pred.last_close);
+      pred.predicted_return = pred.predicted_close / pred.last_close - 1.0;
+      pred.prices = std::string(adjustment_name(adjustment)) + "-adjusted";
+      if (r + spec_.horizon < bars.size()) {
+        pred.target_date = bars[r + spec_.horizon].trade_date;
+      } else {
+        pred.target_date = add_weekdays(pred.as_of, static_cast<int>(spec_.horizon));
+        pred.target_date_estimated = true;
+      }
+      out.push_back(pred);
+    }
+  }
+  return out;
+}
+
+Prediction PredictionEngine::predict_bars(const std::string& symbol, const std::vector<Bar>& bars) const {
+  if (bars.empty()) throw DataError("symbol " + symbol + ": no bars given");
+  return predict_rows(symbol, bars, bars.size() - 1, bars.size() - 1, true).front();
+}
+
+Prediction PredictionEngine::predict(const std::string& symbol, const std::string& date) {
+  const std::string code = symbol_or_verbatim(symbol);
+  if (!normalize_symbol(symbol)) {
+    throw UnknownSymbolError("symbol " + symbol + ": not an A-share symbol (600519, sh600519, 600519.SH)");
+  }
+  auto bars = source().load_bars(code, spec_.start_date, date);
+  if (bars.empty()) {
+    throw UnknownSymbolError("symbol " + code + ": no bars in " + source().display_name() +
+                             (date.empty() ? std::string() : " up to " + date));
+  }
+  Prediction prediction = predict_rows(code, bars, bars.size() - 1, bars.size() - 1, true).front();
+  if (!date.empty()) {
+    // As of a past date: the day predicted is the real trading day `horizon` bars later, if the
+    // data has it (the prediction itself used nothing after `date`).
+    const auto later = source().load_bars(code, add_weekdays(prediction.as_of, 1), add_weekdays(prediction.as_of, 60));
+    if (later.size() >= spec_.horizon) {
+      prediction.target_date = later[spec_.horizon - 1].trade_date;
+      prediction.target_date_estimated = false;
+    }
+  }
+  return prediction;
+}
+
+std::vector<Prediction> PredictionEngine::predict_range(const std::string& symbol, const std::string& from,
+                                                        const std::string& to, const std::string& data_end) {
+  const std::string code = symbol_or_verbatim(symbol);
+  auto bars = source().load_bars(code, spec_.start_date, data_end);
+  if (bars.empty()) throw UnknownSymbolError("symbol " + code + ": no bars in " + source().display_name());
+  std::size_t first = bars.size(), last = 0;
+  for (std::size_t r = 0; r < bars.size(); ++r) {
+    if (bars[r].trade_date >= from && (to.empty() || bars[r].trade_date <= to)) {
+      first = std::min(first, r);
+      last = r;
+    }
+  }
+  if (first == bars.size()) return {};
+  return predict_rows(code, bars, first, last, false);
+}
+
+nlohmann::json PredictionEngine::metadata() const {
+  return {{"run_name", run_name_},
+          {"run_dir", run_dir_.string()},
+          {"model_type", model_->model_type()},
+          {"model_config", model_config_},
+          {"features", spec_.features},
+          {"seq_length", spec_.train.seq_length},
+          {"target", {{"kind", spec_.target_kind}, {"horizon", spec_.horizon}}},
+          {"adjust", spec_.adjust},
+          {"scaler", scaler_.kind},
+          {"data_source", spec_.source},
+          {"trained_on", spec_.symbols},
+          {"eval_metrics", run_metadata_.value("eval_metrics", nlohmann::json::object())},
+          {"created_at", run_metadata_.value("created_at", "")}};
+}
+
+fs::path best_run(const fs::path& output_dir, const std::string& metric, const std::vector<std::string>& filters) {
+  auto runs = load_run_index(output_dir);
+  std::vector<RunFilter> parsed{RunFilter::parse("status=completed")};
+  for (const auto& f : filters) parsed.push_back(RunFilter::parse(f));
+  std::vector<RunRecord> chosen;
+  for (auto& r : runs) {
+    bool ok = r.fields.contains(metric);
+    for (const auto& f : parsed) ok = ok && f.matches(r);
+    if (ok) chosen.push_back(r);
+  }
+  if (chosen.empty()) throw IoError("no completed run in " + output_dir.string() + " matches the filters and has " + metric);
+  sort_runs(chosen, metric);
+  return chosen.front().path;
+}
+
+}  // namespace klab

@@ -1,0 +1,115 @@
+// predict/engine.h — predictions from a trained run (the specification's PredictionEngine).
+//
+// An engine is built from a run folder (or, as in the specification, from a model path, model
+// type and model config): it loads the model plugin, the weights, the scaler and the feature
+// list, and predicts the next close of a symbol from a data source — as of the latest bar or a
+// given date — or from bars you pass in. It applies exactly the training pipeline (adjustment,
+// features, warm-up, scaler, window, model, de-normalisation), so a run's own test dates give
+// exactly the predictions in its results/predictions.json.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/experiment.h"
+#include "data/dataset.h"
+#include "klab/data_source.h"
+#include "klab/error.h"
+
+namespace klab {
+
+class Model;
+class PluginRegistry;
+
+// predict() on a symbol the data source has no bars for (HTTP 404).
+class UnknownSymbolError : public DataError {
+ public:
+  using DataError::DataError;
+};
+// Too few bars before the date, or a window that spans a suspension (HTTP 422).
+class InsufficientHistoryError : public DataError {
+ public:
+  using DataError::DataError;
+};
+
+struct Prediction {
+  std::string symbol;
+  std::string as_of;            // the last bar used (ISO date)
+  std::string target_date;      // the day predicted: the actual trading day when the data has it,
+                                // else as_of + horizon weekdays (exchange holidays not known)
+  bool target_date_estimated = false;
+  int horizon = 1;
+  double last_close = 0;        // adjusted close of as_of (forward: equals the raw close of the last loaded bar)
+  double predicted_close = 0;   // price units, same adjustment as last_close
+  double predicted_return = 0;  // predicted_close / last_close - 1
+  std::string prices;           // "forward-adjusted" | "backward-adjusted" | "none-adjusted"
+  nlohmann::json to_json() const;
+};
+
+class PredictionEngine {
+ public:
+  // From a run folder (out/{run}); its experiment.json gives the data source and pipeline.
+  static PredictionEngine from_run(const std::filesystem::path& run_dir, PluginRegistry& registry);
+  // As the specification shows: weights file + model type + model/config.json; the scaler and
+  // experiment are read from the run folder that holds `model_path` (…/model/pytorch_model.bin).
+  PredictionEngine(const std::filesystem::path& model_path, const std::string& model_type,
+                   const nlohmann::json& model_config, PluginRegistry& registry);
+
+  PredictionEngine(PredictionEngine&&) noexcept;
+  PredictionEngine& operator=(PredictionEngine&&) noexcept;
+  ~PredictionEngine();
+
+  // The run's own data source (experiment.json), opened on first use.
+  DataSource& source();
+  // Replaces the data source (e.g. production MySQL instead of the sample SQLite).
+  void set_source(std::shared_ptr<DataSource> source);
+
+  // Next-close prediction of `symbol` as of `date` (the last bar on or before it; "" = latest).
+  // Throws DataError naming the symbol for an unknown symbol or too little history.
+  Prediction predict(const std::string& symbol, const std::string& date = "");
+  // From bars you supply (one symbol, oldest first, raw prices with adj_factor; at least
+  // min_bars() of them). The last bar is as_of.
+  Prediction predict_bars(const std::string& symbol, const std::vector<Bar>& bars) const;
+  // One prediction for every trading day in [from, to] (as_of dates) of `symbol` that has a full
+  // window (days without enough history or right after a suspension are skipped), loading data
+  // through `data_end` ("" = latest) — with data_end = the run's end date this reproduces the
+  // run's own results/predictions.json exactly.
+  std::vector<Prediction> predict_range(const std::string& symbol, const std::string& from, const std::string& to,
+                                        const std::string& data_end = "");
+
+  std::size_t min_bars() const;  // warm-up + seq_length
+  const std::string& run_name() const { return run_name_; }
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  const ExperimentSpec& experiment() const { return spec_; }
+  nlohmann::json metadata() const;  // run, model config, features, scaler kind, metrics
+
+ private:
+  PredictionEngine() = default;
+  void load(const std::filesystem::path& run_dir, const std::filesystem::path& model_path,
+            const nlohmann::json& model_config, PluginRegistry& registry);
+  // strict: a row without enough history is an error; otherwise it is skipped (ranges).
+  std::vector<Prediction> predict_rows(const std::string& symbol, const std::vector<Bar>& bars,
+                                       std::size_t first_row, std::size_t last_row, bool strict) const;
+
+  std::filesystem::path run_dir_;
+  std::string run_name_;
+  ExperimentSpec spec_;
+  Scaler scaler_;
+  nlohmann::json model_config_;
+  nlohmann::json run_metadata_;
+  std::shared_ptr<Model> model_;
+  std::shared_ptr<DataSource> source_;
+  PluginRegistry* registry_ = nullptr;
+};
+
+// The run with the best value of `metric` among completed runs under output_dir that match
+// every filter ("model=lstm", "symbol=600519", ... as list_runs --filter). Throws IoError when
+// none qualifies.
+std::filesystem::path best_run(const std::filesystem::path& output_dir, const std::string& metric,
+                               const std::vector<std::string>& filters);
+
+}  // namespace klab

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tools/predict and tools/serve against a trained run: the CLI (single, batch, --best-by, bad
+# input), and the HTTP service with a real HTTP client (Python's urllib): health, model,
+# predictions equal to the CLI's, 4xx for bad requests, reload without restart.
+# Usage: predict_serve.sh <klab source dir> <klab build dir>
+set -uo pipefail
+src=$1
+build=$2
+work=$(mktemp -d)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+for model in "type: lstm, hidden_size: 8, num_layers: 1" "type: gru, hidden_size: 8, num_layers: 1"; do
+  cat > "$work/exp.yaml" <<YAML
+data: {source: sqlite, options: {path: $work/kline.db}, symbol: "600519", start_date: 2019-06-01}
+features: basic
+target: {kind: return}
+model: {$model}
+train: {seq_length: 10, epochs: 2, batch_size: 64, patience: 0}
+output_dir: $work/out
+YAML
+  "$build/bin/sweep" --quiet "$work/exp.yaml" > /dev/null || fail "training"
+done
+lstm=$(ls "$work/out" | grep _lstm_)
+gru=$(ls "$work/out" | grep _gru_)
+p="$build/bin/predict --output-dir $work/out"
+
+# CLI
+$p --run "$lstm" --symbol 600519 --json > "$work/cli.json" || fail "predict"
+$p --run "$lstm" --symbol 600519 --symbol sz000001 --json > "$work/batch.json" || fail "batch predict"
+$p --best-by mae --symbol 600519 | grep -q "^run " || fail "--best-by"
+$p --run "$lstm" --symbol 600519 --from 2021-12-01 --to 2021-12-31 --json > "$work/range.json" || fail "--from/--to"
+out=$($p --run "$lstm" --symbol 688981 2>&1) && fail "unknown symbol must fail"
+echo "$out" | grep -q "symbol 688981: no bars in SQLite" || fail "unknown symbol message: $out"
+out=$($p --run "$lstm" --symbol 600519 --date 2019-06-20 2>&1) && fail "too little history must fail"
+echo "$out" | grep -q "but the model needs 30 (20 warm-up + 10 seq_length)" || fail "short history message: $out"
+cp -r "$work/out/$gru" "$work/out/needs_mlp"
+python3 - "$work/out/needs_mlp" <<'PY'
+import json, sys
+p = sys.argv[1] + "/model/config.json"
+c = json.load(open(p)); c["model_type"] = "mlp"; json.dump(c, open(p, "w"))
+PY
+out=$($p --run needs_mlp --symbol 600519 2>&1) && fail "missing plugin must fail"
+echo "$out" | grep -q "run .* needs model plugin 'mlp'" || fail "missing plugin message: $out"
+python3 - "$work/cli.json" "$work/batch.json" "$work/range.json" <<'PY' || exit 1
+import json, sys
+cli, batch, rng = (json.load(open(f)) for f in sys.argv[1:4])
+p = cli["predictions"][0]
+assert p["symbol"] == "600519" and p["as_of"] == "2022-01-14" and p["last_close"] == 1867.0, p
+assert abs(p["predicted_return"] - (p["predicted_close"] / p["last_close"] - 1)) < 1e-12
+assert [q["symbol"] for q in batch["predictions"]] == ["600519", "000001"]
+assert len(rng["predictions"]) == 23 and rng["predictions"][0]["as_of"] == "2021-12-01", len(rng["predictions"])
+print("PASS: predict CLI")
+PY
+
+# Service
+"$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 > "$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q "serving run" "$work/serve.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+[ -n "$port" ] || { cat "$work/serve.log"; fail "serve did not start"; }
+python3 - "$port" "$work/cli.json" "$lstm" "$gru" <<'PY' || exit 1
+import json, sys, urllib.request, urllib.error
+port, cli, lstm, gru = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
+base = f"http://127.0.0.1:{port}"
+
+def call(method, path, body=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+s, h = call("GET", "/health"); assert s == 200 and h == {"status": "ok", "run": lstm}, (s, h)
+s, m = call("GET", "/model"); assert s == 200 and m["model_type"] == "lstm" and len(m["features"]) == 12, m
+s, r = call("POST", "/predict", {"symbol": "600519"}); assert s == 200, r
+assert r["predictions"][0] == cli["predictions"][0], (r, cli)
+s, r = call("POST", "/predict", {"symbols": ["600519", "000001", "688981"], "date": "2021-12-31"}); assert s == 200, r
+assert len(r["predictions"]) == 2 and r["errors"][0]["symbol"] == "688981", r
+assert r["predictions"][0]["target_date"] == "2022-01-04" and not r["predictions"][0]["target_date_estimated"], r
+s, r = call("POST", "/predict", {"symbol": "688981"}); assert s == 404 and "no bars" in r["error"], (s, r)
+s, r = call("POST", "/predict", {"symbol": "600519", "date": "2019-06-20"}); assert s == 422 and "needs 30" in r["error"], (s, r)
+s, r = call("POST", "/predict", raw=b"{\"symbol\": "); assert s == 400 and "malformed JSON" in r["error"], (s, r)
+s, r = call("POST", "/predict", {"ticker": "600519"}); assert s == 400 and "unknown key 'ticker'" in r["error"], (s, r)
+s, r = call("POST", "/predict", {"symbol": 600519}); assert s == 400, (s, r)
+s, r = call("POST", "/predict", {}); assert s == 400, (s, r)
+s, r = call("POST", "/reload", {"run": gru}); assert s == 200 and r == {"run": gru, "previous": lstm}, r
+s, h = call("GET", "/health"); assert h["run"] == gru, h
+s, r = call("POST", "/reload", {"run": "no_such_run"}); assert s == 409 and "still serving" in r["error"], (s, r)
+s, h = call("GET", "/health"); assert h["run"] == gru, h
+s, r = call("POST", "/reload", {}); assert s == 200 and r["run"] == lstm, r   # the --run selection again
+print("PASS: HTTP service: health, model, predict (single, batch), 404, 422, 400s, reload")
+PY
+kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
+grep -q "stopped" "$work/serve.log" || fail "serve did not stop cleanly"

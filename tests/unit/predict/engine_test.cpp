@@ -1,0 +1,106 @@
+// PredictionEngine: reproduces a run's own test predictions exactly, predicts from a data
+// source or from bars, and fails clearly on unknown symbols and short histories.
+#include "predict/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "klab/error.h"
+#include "run_fixture.h"
+#include "runs/files.h"
+#include "train/trainer.h"
+
+class Engine : public klab::test::RunFixture {};
+
+TEST_F(Engine, ReproducesTheRunsOwnPredictionsExactly) {
+  for (const char* model : {"type: lstm, hidden_size: 8, num_layers: 2, dropout: 0.2",
+                            "type: transformer, d_model: 8, nhead: 2, num_layers: 1, dim_feedforward: 16"}) {
+    for (const char* target : {"close", "return"}) {
+      auto spec = this->spec(yaml(model));
+      spec.target_kind = target;
+      auto run = klab::run_experiment(spec, klab::test::registry(), {});
+      auto engine = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+      auto expected = klab::files::read_json(run.run_dir / "results" / "predictions.json");
+      ASSERT_FALSE(expected.empty());
+      // The first test window's input ends the trading day before its target date.
+      auto all = engine.predict_range("600519", "2019-01-01", "");
+      std::map<std::string, klab::Prediction> by_target;
+      for (const auto& p : all) by_target[p.target_date] = p;
+      // The same windows as the trainer's test set, so the model sees the same batch: GEMM results
+      // may differ in the last bit between batch sizes.
+      const std::string first_target = expected[0]["date"], last_target = expected.back()["date"];
+      std::string first_as_of, last_as_of;
+      for (const auto& p : all) {
+        if (p.target_date == first_target) first_as_of = p.as_of;
+        if (p.target_date == last_target) last_as_of = p.as_of;
+      }
+      auto range = engine.predict_range("600519", first_as_of, last_as_of);
+      ASSERT_EQ(range.size(), expected.size());
+      for (const auto& e : expected) {
+        bool found = false;
+        for (const auto& p : range) {
+          if (p.target_date != e["date"]) continue;
+          found = true;
+          EXPECT_EQ(p.predicted_close, e["predicted"].get<double>()) << model << " " << target << " " << p.target_date;
+          EXPECT_EQ(p.last_close, e["last_close"].get<double>());
+        }
+        EXPECT_TRUE(found) << e["date"];
+      }
+    }
+  }
+}
+
+TEST_F(Engine, PredictsFromSourceAndFromBars) {
+  auto run = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  auto engine = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  auto latest = engine.predict("sh600519");
+  EXPECT_EQ(latest.symbol, "600519");
+  EXPECT_EQ(latest.as_of, "2022-01-14");
+  EXPECT_TRUE(latest.target_date_estimated);
+  EXPECT_EQ(latest.target_date, "2022-01-17");  // the Monday after
+  EXPECT_DOUBLE_EQ(latest.last_close, 1867.0);  // forward-adjusted: the last bar is raw
+  EXPECT_NEAR(latest.predicted_return, latest.predicted_close / latest.last_close - 1, 1e-12);
+
+  auto past = engine.predict("600519", "2021-12-30");
+  EXPECT_EQ(past.as_of, "2021-12-30");
+  EXPECT_EQ(past.target_date, "2021-12-31");
+  EXPECT_FALSE(past.target_date_estimated);
+
+  auto bars = engine.source().load_bars("600519", "2019-06-01", "2021-12-30");
+  auto from_bars = engine.predict_bars("600519", bars);
+  EXPECT_EQ(from_bars.as_of, "2021-12-30");
+  EXPECT_DOUBLE_EQ(from_bars.predicted_close, past.predicted_close);
+
+  // The specification's constructor: weights + model type + model config.
+  klab::PredictionEngine spec_style(run.run_dir / "model" / "pytorch_model.bin", "lstm",
+                                    klab::files::read_json(run.run_dir / "model" / "config.json"),
+                                    klab::test::registry());
+  EXPECT_DOUBLE_EQ(spec_style.predict("600519").predicted_close, latest.predicted_close);
+  EXPECT_EQ(engine.metadata()["model_type"], "lstm");
+  EXPECT_EQ(engine.metadata()["features"].size(), 12u);
+}
+
+TEST_F(Engine, ClearErrors) {
+  auto run = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  auto engine = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  EXPECT_THROW(engine.predict("688981"), klab::UnknownSymbolError);
+  EXPECT_THROW(engine.predict("not-a-symbol"), klab::UnknownSymbolError);
+  try {
+    engine.predict("600519", "2019-06-20");
+    FAIL();
+  } catch (const klab::InsufficientHistoryError& e) {
+    EXPECT_NE(std::string(e.what()).find("but the model needs 30 (20 warm-up + 10 seq_length)"), std::string::npos) << e.what();
+  }
+  auto bars = engine.source().load_bars("600519", "2021-01-01", "2021-02-01");
+  EXPECT_THROW(engine.predict_bars("600519", bars), klab::InsufficientHistoryError);
+  // A run whose plugin is missing.
+  auto config = klab::files::read_json(run.run_dir / "model" / "config.json");
+  config["model_type"] = "mlp";
+  klab::files::write_json(run.run_dir / "model" / "config.json", config);
+  try {
+    klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+    FAIL();
+  } catch (const klab::PluginError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs model plugin 'mlp'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(klab::PredictionEngine::from_run(out() / "nope", klab::test::registry()), klab::IoError);
+}

@@ -1,0 +1,204 @@
+// serve — an HTTP prediction service over a trained run, on a loopback port.
+//
+//   serve --run 600519_lstm_20250119_143025 [--port 8080]
+//   serve --best-by mae --filter status=completed --port 0      (0: any free port)
+//
+//   GET  /health      {"status": "ok", "run": ...}
+//   GET  /model       the loaded run: model, features, target, metrics
+//   POST /predict     {"symbol": "600519"[, "date": "2021-12-31"]} or {"symbols": [...]}
+//   POST /reload      {} (the same selection again: a newer best run, new weights) or {"run": "NAME"}
+// JSON in and out; bad requests get 4xx with {"error": "..."}.
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include <boost/program_options.hpp>
+#include <httplib.h>
+
+#include "cli/main_guard.h"
+#include "plugins/registry.h"
+#include "predict/engine.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+httplib::Server* g_server = nullptr;
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+void reply(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+struct Selection {
+  fs::path output_dir;
+  std::string run;                   // fixed run, or "" for best-by
+  std::string metric;
+  std::vector<std::string> filters;
+  fs::path resolve(const std::string& requested) const {
+    const std::string name = requested.empty() ? run : requested;
+    if (!name.empty()) return fs::is_directory(name) ? fs::path(name) : output_dir / name;
+    return klab::best_run(output_dir, metric, filters);
+  }
+};
+
+int run(int argc, char** argv) {
+  po::options_description options("serve (--run RUN | --best-by METRIC) [options]");
+  options.add_options()
+      ("help,h", "show this help")
+      ("run", po::value<std::string>(), "the run to serve (name under --output-dir, or a path)")
+      ("best-by", po::value<std::string>(), "serve the completed run with the best METRIC")
+      ("filter", po::value<std::vector<std::string>>()->composing(), "with --best-by: list_runs filters")
+      ("host", po::value<std::string>()->default_value("127.0.0.1"), "address to listen on")
+      ("port", po::value<int>()->default_value(8080), "port (0 = any free port; the chosen one is printed)")
+      ("output-dir", po::value<std::string>()->default_value("out"), "where the runs are")
+      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder")
+      ("source", po::value<std::string>(), "data-source plugin instead of the run's")
+      ("options", po::value<std::string>(), "its options as JSON")
+      ("threads", po::value<int>()->default_value(4), "HTTP worker threads");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw klab::cli::UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return klab::cli::kExitOk;
+  }
+  if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
+  if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
+  std::vector<fs::path> dirs;
+  if (vm.count("plugin-dir")) {
+    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
+  }
+  klab::PluginRegistry registry;
+  registry.discover(dirs);
+  Selection selection{vm["output-dir"].as<std::string>(), vm.count("run") ? vm["run"].as<std::string>() : "",
+                      vm.count("best-by") ? vm["best-by"].as<std::string>() : "",
+                      vm.count("filter") ? vm["filter"].as<std::vector<std::string>>() : std::vector<std::string>{}};
+  auto open_engine = [&](const std::string& requested) {
+    auto engine = std::make_unique<klab::PredictionEngine>(klab::PredictionEngine::from_run(selection.resolve(requested), registry));
+    if (vm.count("source")) {
+      engine->set_source(registry.create_data_source(vm["source"].as<std::string>(), vm["options"].as<std::string>()));
+    }
+    return engine;
+  };
+  std::unique_ptr<klab::PredictionEngine> engine = open_engine("");
+  std::mutex mutex;  // one prediction at a time: the model and the data source are not shared-safe
+
+  httplib::Server server;
+  server.new_task_queue = [&] { return new httplib::ThreadPool(static_cast<size_t>(std::max(1, vm["threads"].as<int>()))); };
+  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    reply(res, 200, {{"status", "ok"}, {"run", engine->run_name()}});
+  });
+  server.Get("/model", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mutex);
+    reply(res, 200, engine->metadata());
+  });
+  server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
+    nlohmann::json body;
+    try {
+      body = nlohmann::json::parse(req.body);
+    } catch (const nlohmann::json::parse_error& e) {
+      return reply(res, 400, {{"error", std::string("malformed JSON: ") + e.what()}});
+    }
+    if (!body.is_object()) return reply(res, 400, {{"error", "the request must be a JSON object"}});
+    for (const auto& [key, value] : body.items()) {
+      if (key != "symbol" && key != "symbols" && key != "date") {
+        return reply(res, 400, {{"error", "unknown key '" + key + "' (symbol, symbols, date)"}});
+      }
+    }
+    if (body.contains("date") && !body["date"].is_string()) return reply(res, 400, {{"error", "'date' must be a string YYYY-MM-DD"}});
+    const std::string date = body.value("date", "");
+    const bool batch = body.contains("symbols");
+    std::vector<std::string> symbols;
+    if (batch == body.contains("symbol")) return reply(res, 400, {{"error", "give 'symbol' or 'symbols'"}});
+    if (batch) {
+      if (!body["symbols"].is_array() || body["symbols"].empty()) return reply(res, 400, {{"error", "'symbols' must be a non-empty list"}});
+      for (const auto& s : body["symbols"]) {
+        if (!s.is_string()) return reply(res, 400, {{"error", "'symbols' must list strings such as \"600519\""}});
+        symbols.push_back(s.get<std::string>());
+      }
+    } else {
+      if (!body["symbol"].is_string()) return reply(res, 400, {{"error", "'symbol' must be a string such as \"600519\""}});
+      symbols.push_back(body["symbol"].get<std::string>());
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    nlohmann::json out = {{"run", engine->run_name()}, {"predictions", nlohmann::json::array()}, {"errors", nlohmann::json::array()}};
+    for (const auto& symbol : symbols) {
+      try {
+        out["predictions"].push_back(engine->predict(symbol, date).to_json());
+      } catch (const klab::UnknownSymbolError& e) {
+        if (!batch) return reply(res, 404, {{"error", e.what()}});
+        out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
+      } catch (const klab::InsufficientHistoryError& e) {
+        if (!batch) return reply(res, 422, {{"error", e.what()}});
+        out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
+      } catch (const std::exception& e) {
+        if (!batch) return reply(res, 500, {{"error", e.what()}});
+        out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
+      }
+    }
+    reply(res, 200, out);
+  });
+  server.Post("/reload", [&](const httplib::Request& req, httplib::Response& res) {
+    nlohmann::json body = nlohmann::json::object();
+    if (!req.body.empty()) {
+      try {
+        body = nlohmann::json::parse(req.body);
+      } catch (const nlohmann::json::parse_error& e) {
+        return reply(res, 400, {{"error", std::string("malformed JSON: ") + e.what()}});
+      }
+    }
+    if (!body.is_object() || (body.contains("run") && !body["run"].is_string())) {
+      return reply(res, 400, {{"error", "expected {} or {\"run\": \"NAME\"}"}});
+    }
+    try {
+      auto fresh = open_engine(body.value("run", ""));  // built outside the lock: requests go on
+      std::lock_guard<std::mutex> lock(mutex);
+      const std::string previous = engine->run_name();
+      engine = std::move(fresh);
+      std::cout << "reloaded: " << previous << " -> " << engine->run_name() << std::endl;
+      reply(res, 200, {{"run", engine->run_name()}, {"previous", previous}});
+    } catch (const std::exception& e) {
+      reply(res, 409, {{"error", std::string("reload failed, still serving the previous run: ") + e.what()}});
+    }
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      reply(res, 500, {{"error", e.what()}});
+    }
+  });
+
+  const std::string host = vm["host"].as<std::string>();
+  int port = vm["port"].as<int>();
+  if (port == 0) {
+    port = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port < 0) throw klab::IoError("cannot listen on " + host + ":" + std::to_string(vm["port"].as<int>()));
+  g_server = &server;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::cout << "serving run " << engine->run_name() << " on http://" << host << ":" << port << std::endl;
+  server.listen_after_bind();
+  std::cout << "stopped" << std::endl;
+  return klab::cli::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return klab::cli::guarded_main("serve", [&] { return run(argc, argv); });
+}
