@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Prediction service benchmark: trains the reference-size quickstart model on the sample data,
+# serves it on a loopback port, and measures single-request latency and throughput.
+# Usage: bash bench/run_serve_bench.sh [build dir]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+work=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$root/data/sample" > /dev/null
+sed -e "s|data/sample/kline.db|$work/kline.db|" -e "s|^output_dir: out|output_dir: $work/out|" -e "s/epochs: 30/epochs: 2/" \
+  "$root/experiments/quickstart.yaml" > "$work/exp.yaml"
+"$build/bin/sweep" --quiet "$work/exp.yaml" > /dev/null
+run=$(ls "$work/out")
+echo "model: the quickstart LSTM (hidden 64, 2 layers, seq 60, 45 features), run $run"
+"$build/bin/serve" --output-dir "$work/out" --run "$run" --port 0 > "$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "serving run" "$work/serve.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+"$build/bin/serve_bench" --port "$port" --requests 300 --threads 4
