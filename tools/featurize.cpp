@@ -9,7 +9,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "data/adjust.h"
 #include "data/features.h"
 #include "klab/data_source.h"
@@ -50,24 +50,12 @@ int run(int argc, char** argv) {
       ("out,o", po::value<std::string>(), "output CSV file (default: stdout)")
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   if (!vm.count("symbol")) throw klab::cli::UsageError("--symbol is required");
   const auto names = parse_features(vm["features"].as<std::string>());
   const auto adjustment = klab::parse_adjustment(vm["adjust"].as<std::string>(), "--adjust");
 
-  std::vector<std::filesystem::path> dirs;
-  if (vm.count("plugin-dir")) {
-    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
-  }
+  const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
   registry.discover(dirs);
   auto source = registry.create_data_source(vm["source"].as<std::string>(),

@@ -12,7 +12,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "data/importer.h"
 
 namespace po = boost::program_options;
@@ -70,16 +70,7 @@ int run(int argc, char** argv) {
   po::positional_options_description positional;
   positional.add("inputs", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm, &positional)) return klab::cli::kExitOk;
   if (!vm.count("db")) throw klab::cli::UsageError("--db is required");
   if (!vm.count("inputs")) throw klab::cli::UsageError("no input files");
   const auto files = expand_inputs(vm["inputs"].as<std::vector<std::string>>());

@@ -9,7 +9,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "plugins/registry.h"
 
 namespace po = boost::program_options;
@@ -33,16 +33,7 @@ int run(int argc, char** argv) {
       ("check", "build every model with default hyperparameters and run one forward pass "
                 "on a [4, 60, 45] input");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   std::vector<fs::path> extra;
   if (vm.count("plugin-dir")) {
     for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) {

@@ -19,7 +19,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "runs/files.h"
 #include "runs/run_index.h"
 #include "runs/training_manager.h"
@@ -190,16 +190,7 @@ int run(int argc, char** argv) {
       ("dry-run", "show what --delete/--prune would remove, remove nothing")
       ("yes,y", "do not ask for confirmation");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   const fs::path out_dir = vm["output-dir"].as<std::string>();
   auto runs = klab::load_run_index(out_dir);
 

@@ -9,7 +9,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
 
@@ -35,24 +35,12 @@ int run(int argc, char** argv) {
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder")
       ("json", "print JSON");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
   if (!vm.count("symbol")) throw klab::cli::UsageError("--symbol is required");
   if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
   const fs::path out_dir = vm["output-dir"].as<std::string>();
-  std::vector<fs::path> dirs;
-  if (vm.count("plugin-dir")) {
-    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
-  }
+  const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
   registry.discover(dirs);
 

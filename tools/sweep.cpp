@@ -15,7 +15,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "cli/main_guard.h"
+#include "cli/options.h"
 #include "config/experiment.h"
 #include "plugins/registry.h"
 #include "sweep/runner.h"
@@ -67,20 +67,8 @@ int run(int argc, char** argv) {
   po::positional_options_description positional;
   positional.add("experiment", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw klab::cli::UsageError(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << options << "\n";
-    return klab::cli::kExitOk;
-  }
-  std::vector<std::filesystem::path> dirs;
-  if (vm.count("plugin-dir")) {
-    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
-  }
+  if (!klab::cli::parse_command_line(argc, argv, options, vm, &positional)) return klab::cli::kExitOk;
+  const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
   registry.discover(dirs);
   if (vm.count("run-trial")) {

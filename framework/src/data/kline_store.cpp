@@ -31,22 +31,8 @@ class SqliteStore : public KlineStore {
   std::string describe() const override { return "sqlite:" + db_.path(); }
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
-    sqlite::Statement q(db_, schema::kSelectBars);
-    q.bind(1, symbol).bind(2, std::string(schema::kEarliestDate)).bind(3, std::string(schema::kLatestDate));
     std::map<std::string, Bar> out;
-    while (q.step()) {
-      Bar b;
-      b.trade_date = q.text(0);
-      b.open = q.number(1);
-      b.high = q.number(2);
-      b.low = q.number(3);
-      b.close = q.number(4);
-      b.pre_close = q.number(5);
-      b.volume = q.number(6);
-      b.amount = q.number(7);
-      b.adj_factor = q.number(8);
-      out.emplace(b.trade_date, b);
-    }
+    for (auto& b : sqlite::select_bars(db_, symbol, "", "")) out.emplace(b.trade_date, std::move(b));
     return out;
   }
 
@@ -105,30 +91,9 @@ class MysqlStore : public KlineStore {
   std::string describe() const override { return settings_.describe(); }
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
-    try {
-      std::unique_ptr<sql::PreparedStatement> q(connection_->prepareStatement(schema::kSelectBars));
-      q->setString(1, symbol);
-      q->setString(2, schema::kEarliestDate);
-      q->setString(3, schema::kLatestDate);
-      std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
-      std::map<std::string, Bar> out;
-      while (rs->next()) {
-        Bar b;
-        b.trade_date = rs->getString(1);
-        b.open = static_cast<double>(rs->getDouble(2));
-        b.high = static_cast<double>(rs->getDouble(3));
-        b.low = static_cast<double>(rs->getDouble(4));
-        b.close = static_cast<double>(rs->getDouble(5));
-        b.pre_close = static_cast<double>(rs->getDouble(6));
-        b.volume = static_cast<double>(rs->getDouble(7));
-        b.amount = static_cast<double>(rs->getDouble(8));
-        b.adj_factor = static_cast<double>(rs->getDouble(9));
-        out.emplace(b.trade_date, b);
-      }
-      return out;
-    } catch (const sql::SQLException& e) {
-      throw mysql::query_error(settings_, e);
-    }
+    std::map<std::string, Bar> out;
+    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "")) out.emplace(b.trade_date, std::move(b));
+    return out;
   }
 
   void write(const SymbolRecord& info, const std::vector<Bar>& inserts,

@@ -9,11 +9,16 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cppconn/connection.h>
 #include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
 #include <mysql_driver.h>
 
+#include "data/schema.h"
+#include "klab/data_source.h"
 #include "klab/error.h"
 #include "klab/params.h"
 
@@ -94,6 +99,35 @@ inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_d
 inline DataError query_error(const Settings& s, const sql::SQLException& e) {
   return DataError(s.describe() + ": query failed: " + e.what() + " (error " +
                    std::to_string(e.getErrorCode()) + ")");
+}
+
+// Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
+inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings& s, const std::string& symbol,
+                                    const std::string& start, const std::string& end) {
+  try {
+    std::unique_ptr<sql::PreparedStatement> q(connection.prepareStatement(schema::kSelectBars));
+    q->setString(1, symbol);
+    q->setString(2, start.empty() ? schema::kEarliestDate : start);
+    q->setString(3, end.empty() ? schema::kLatestDate : end);
+    std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
+    std::vector<Bar> bars;
+    while (rs->next()) {
+      Bar b;
+      b.trade_date = rs->getString(1);
+      b.open = static_cast<double>(rs->getDouble(2));
+      b.high = static_cast<double>(rs->getDouble(3));
+      b.low = static_cast<double>(rs->getDouble(4));
+      b.close = static_cast<double>(rs->getDouble(5));
+      b.pre_close = static_cast<double>(rs->getDouble(6));
+      b.volume = static_cast<double>(rs->getDouble(7));
+      b.amount = static_cast<double>(rs->getDouble(8));
+      b.adj_factor = static_cast<double>(rs->getDouble(9));
+      bars.push_back(std::move(b));
+    }
+    return bars;
+  } catch (const sql::SQLException& e) {
+    throw query_error(s, e);
+  }
 }
 
 }  // namespace klab::mysql

@@ -6,7 +6,10 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
+#include "data/schema.h"
+#include "klab/data_source.h"
 #include "klab/error.h"
 
 namespace klab::sqlite {
@@ -101,5 +104,29 @@ class Statement {
   Database& db_;
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
+inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, const std::string& start,
+                                    const std::string& end) {
+  Statement q(db, schema::kSelectBars);
+  q.bind(1, symbol)
+      .bind(2, start.empty() ? std::string(schema::kEarliestDate) : start)
+      .bind(3, end.empty() ? std::string(schema::kLatestDate) : end);
+  std::vector<Bar> bars;
+  while (q.step()) {
+    Bar b;
+    b.trade_date = q.text(0);
+    b.open = q.number(1);
+    b.high = q.number(2);
+    b.low = q.number(3);
+    b.close = q.number(4);
+    b.pre_close = q.number(5);
+    b.volume = q.number(6);
+    b.amount = q.number(7);
+    b.adj_factor = q.number(8);
+    bars.push_back(std::move(b));
+  }
+  return bars;
+}
 
 }  // namespace klab::sqlite

@@ -43,31 +43,7 @@ class MysqlSource : public klab::DataSource {
 
   std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
                                    const std::string& end_date) override {
-    try {
-      std::unique_ptr<sql::PreparedStatement> q(
-          connection_->prepareStatement(klab::schema::kSelectBars));
-      q->setString(1, klab::symbol_or_verbatim(symbol));
-      q->setString(2, start_date.empty() ? klab::schema::kEarliestDate : start_date);
-      q->setString(3, end_date.empty() ? klab::schema::kLatestDate : end_date);
-      std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
-      std::vector<klab::Bar> bars;
-      while (rs->next()) {
-        klab::Bar b;
-        b.trade_date = rs->getString(1);
-        b.open = static_cast<double>(rs->getDouble(2));
-        b.high = static_cast<double>(rs->getDouble(3));
-        b.low = static_cast<double>(rs->getDouble(4));
-        b.close = static_cast<double>(rs->getDouble(5));
-        b.pre_close = static_cast<double>(rs->getDouble(6));
-        b.volume = static_cast<double>(rs->getDouble(7));
-        b.amount = static_cast<double>(rs->getDouble(8));
-        b.adj_factor = static_cast<double>(rs->getDouble(9));
-        bars.push_back(std::move(b));
-      }
-      return bars;
-    } catch (const sql::SQLException& e) {
-      throw klab::mysql::query_error(settings_, e);
-    }
+    return klab::mysql::select_bars(*connection_, settings_, klab::symbol_or_verbatim(symbol), start_date, end_date);
   }
 
  private:

@@ -36,25 +36,7 @@ class SqliteSource : public klab::DataSource {
 
   std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
                                    const std::string& end_date) override {
-    klab::sqlite::Statement q(*db_, klab::schema::kSelectBars);
-    q.bind(1, klab::symbol_or_verbatim(symbol))
-        .bind(2, start_date.empty() ? std::string(klab::schema::kEarliestDate) : start_date)
-        .bind(3, end_date.empty() ? std::string(klab::schema::kLatestDate) : end_date);
-    std::vector<klab::Bar> bars;
-    while (q.step()) {
-      klab::Bar b;
-      b.trade_date = q.text(0);
-      b.open = q.number(1);
-      b.high = q.number(2);
-      b.low = q.number(3);
-      b.close = q.number(4);
-      b.pre_close = q.number(5);
-      b.volume = q.number(6);
-      b.amount = q.number(7);
-      b.adj_factor = q.number(8);
-      bars.push_back(std::move(b));
-    }
-    return bars;
+    return klab::sqlite::select_bars(*db_, klab::symbol_or_verbatim(symbol), start_date, end_date);
   }
 
  private:
