@@ -126,6 +126,9 @@ int run(int argc, char** argv) {
   run_options.progress = show ? &std::cout : nullptr;
   if (vm.count("output-dir")) run_options.output_dir_override = vm["output-dir"].as<std::string>();
 
+  // Ctrl-C ends the run at the next batch, marked failed and resumable, instead of leaving it
+  // "training" forever.
+  klab::stop_on_signals();
   klab::RunResult result;
   if (vm.count("resume")) {
     result = klab::resume_experiment(vm["resume"].as<std::string>(), out_dir, registry, run_options);

@@ -233,7 +233,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
         kill(-r.pid, SIGKILL);
         waitpid(r.pid, &status, 0);
       }
-      end_trial(record, r.index, "interrupted", "interrupted by the user; run `sweep --resume` to finish");
+      end_trial(record, r.index, "interrupted", "interrupted by the user; run sweep --resume to finish");
     }
   }
   sigaction(SIGINT, &old_int, nullptr);
@@ -542,6 +542,7 @@ void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size
 }
 
 int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry& registry) {
+  stop_on_signals();  // the sweep ends its trials with SIGTERM: finish the run's files first
   nlohmann::json status = {{"index", index}, {"status", "running"}, {"started_at", files::iso_now()},
                            {"pid", static_cast<long>(getpid())}};
   char host[256] = {0};

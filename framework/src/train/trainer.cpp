@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <iomanip>
 #include <ostream>
@@ -31,6 +32,18 @@
 namespace klab {
 
 namespace fs = std::filesystem;
+
+namespace {
+volatile std::sig_atomic_t g_stop_requested = 0;
+void stop_handler(int) { g_stop_requested = 1; }
+}  // namespace
+
+void request_stop() { g_stop_requested = 1; }
+
+void stop_on_signals() {
+  std::signal(SIGINT, stop_handler);
+  std::signal(SIGTERM, stop_handler);
+}
 
 void apply_runtime_policy(int threads) {
   // glibc returns every freed block above 128 KiB to the kernel and page-faults it back on the
@@ -269,6 +282,10 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
     model->train();
     double train_total = 0;
     for (std::size_t first = 0; first < order.size(); first += t.batch_size) {
+      if (g_stop_requested) {
+        throw TrainError("interrupted during epoch " + std::to_string(epoch) + "; continue with: sweep --resume " +
+                         manager.run_name());
+      }
       const std::size_t last = std::min(order.size(), first + t.batch_size);
       auto batch = make_batch(ds, ds.train(), order, first, last);
       optimizer->zero_grad();

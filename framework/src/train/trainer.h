@@ -62,6 +62,12 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
 RunResult resume_experiment(const std::string& run, const std::filesystem::path& output_dir,
                             PluginRegistry& registry, const RunOptions& options);
 
+// Asks every training loop of this process to stop at the next batch: the run is marked failed
+// ("interrupted") and can be resumed. Async-signal-safe: call it from a SIGINT/SIGTERM handler.
+void request_stop();
+// Installs SIGINT and SIGTERM handlers that call request_stop().
+void stop_on_signals();
+
 // The process-wide settings training runs under: torch intra-op threads, BLAS pinned to one
 // thread so that the product of the two never exceeds what the run was given, and a malloc
 // that keeps large freed blocks instead of returning them to the kernel (docs/TRAINING_GUIDE.md).
