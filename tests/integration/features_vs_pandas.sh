@@ -2,11 +2,7 @@
 # klab's default features against an independent pandas implementation, on real symbols.
 # Usage: features_vs_pandas.sh <klab source dir> <klab build dir>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+source "$(dirname "$0")/common.sh"
 for symbol in 600519 000001 601318; do
   "$build/bin/featurize" --options "{\"path\": \"$work/kline.db\"}" --symbol "$symbol" --out "$work/$symbol.csv"
   /usr/bin/python3 "$src/tests/python/features_reference.py" "$work/kline.db" "$symbol" "$work/$symbol.csv"

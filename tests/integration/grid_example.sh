@@ -4,11 +4,7 @@
 # list_runs shows every run.
 # Usage: grid_example.sh <klab source dir> <klab build dir>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+source "$(dirname "$0")/common.sh"
 sed -e "s|data/sample/kline.db|$work/kline.db|" -e "s|^output_dir: out|output_dir: $work/out|" \
   "$src/experiments/grid.yaml" > "$work/grid.yaml"
 "$build/bin/sweep" "$work/grid.yaml" | tee "$work/sweep.log"

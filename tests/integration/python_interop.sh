@@ -3,11 +3,7 @@
 # python3-torch loads their weights strictly and reproduces their test predictions.
 # Usage: python_interop.sh <klab source dir> <klab build dir>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+source "$(dirname "$0")/common.sh"
 for model in "type: lstm, hidden_size: 16, num_layers: 2, dropout: 0.1" \
              "type: gru, hidden_size: 16, num_layers: 1, bidirectional: true" \
              "type: transformer, d_model: 16, nhead: 2, num_layers: 2, dim_feedforward: 32, positional_encoding: learned" \

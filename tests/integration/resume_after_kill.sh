@@ -4,11 +4,7 @@
 # of a run that was never interrupted.
 # Usage: resume_after_kill.sh <klab source dir> <klab build dir>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+source "$(dirname "$0")/common.sh"
 cat > "$work/exp.yaml" <<YAML
 name: resume
 data: {source: sqlite, options: {path: $work/kline.db}, symbol: "600036", start_date: 2017-01-01}

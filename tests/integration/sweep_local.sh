@@ -3,12 +3,8 @@
 # --resume, Ctrl-C, bad axes refused before anything runs, and list_runs over the result.
 # Usage: sweep_local.sh <klab source dir> <klab build dir>
 set -uo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
 fail() { echo "FAIL: $*"; exit 1; }
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
 base="data: {source: sqlite, options: {path: $work/kline.db}, symbol: \"600519\", start_date: 2019-06-01}
 features: basic
 target: {kind: return}

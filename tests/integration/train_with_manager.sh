@@ -2,11 +2,7 @@
 # examples/train_with_manager produces a valid run: completed, every standard file present,
 # weights that Python's torch.load reads.
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+source "$(dirname "$0")/common.sh"
 "$build/bin/train_with_manager" "$work/kline.db" "$work/out" > "$work/log"
 run=$(ls -d "$work"/out/000001_lstm_*/)
 for f in config.json metadata.json model/pytorch_model.bin model/config.json model/training_args.json \

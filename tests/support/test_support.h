@@ -4,11 +4,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "plugins/registry.h"
 
@@ -44,6 +46,16 @@ inline void write_file(const fs::path& path, const std::string& text) {
 // ../shared/data/ashare-daily: the 20 real symbols (see docs/DATA.md).
 inline fs::path shared_data_dir() { return KLAB_SHARED_DATA_DIR; }
 inline fs::path sample_data_dir() { return KLAB_SAMPLE_DATA_DIR; }
+
+// The .csv files of ../shared/data/ashare-daily, sorted.
+inline std::vector<fs::path> shared_data_files() {
+  std::vector<fs::path> files;
+  for (const auto& item : fs::directory_iterator(shared_data_dir())) {
+    if (item.path().extension() == ".csv") files.push_back(item.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 inline PluginRegistry& registry() {
   static PluginRegistry* r = [] {

@@ -14,15 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<fs::path> shared_files() {
-  std::vector<fs::path> files;
-  for (const auto& item : fs::directory_iterator(klab::test::shared_data_dir())) {
-    if (item.path().extension() == ".csv") files.push_back(item.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 std::shared_ptr<klab::DataSource> source(const std::string& name, const nlohmann::json& options) {
   return klab::test::registry().create_data_source(name, options.dump());
 }
@@ -57,7 +48,7 @@ class SharedData : public ::testing::Test {
 TEST_F(SharedData, AllTwentyFilesImportIntoSqliteAndReimportChangesNothing) {
   TempDir dir;
   const std::string db = (dir / "kline.db").string();
-  auto files = shared_files();
+  auto files = klab::test::shared_data_files();
   ASSERT_EQ(files.size(), 20u);
   {
     auto store = klab::open_kline_store("sqlite:" + db, "");

@@ -29,19 +29,10 @@ class MariaDbTest : public ::testing::Test {
   klab::test::MariaDb db_;
 };
 
-std::vector<fs::path> shared_files() {
-  std::vector<fs::path> files;
-  for (const auto& item : fs::directory_iterator(klab::test::shared_data_dir())) {
-    if (item.path().extension() == ".csv") files.push_back(item.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 }  // namespace
 
 TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
-  auto files = shared_files();
+  auto files = klab::test::shared_data_files();
   {
     auto store = klab::open_kline_store(url("market_full"), "KLAB_TEST_DB_PASSWORD");
     auto report = klab::import_kline_files(*store, files);
