@@ -39,14 +39,16 @@ mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 
 stop_server
 rm -rf "$dir/data"
-mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+# --skip-name-resolve --force: a bare machine may have no /etc/hosts entry for its own name
+# (install-db would otherwise stop at its resolveip check); accounts here use IP addresses.
+mariadb-install-db --no-defaults --datadir="$dir/data" --user=root --skip-name-resolve --force \
   --auth-root-authentication-method=normal > "$dir/install.log" 2>&1 \
   || { cat "$dir/install.log" >&2; exit 1; }
 
 # A free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$mariadbd" --no-defaults --datadir="$dir/data" --socket="$sock" --port="$port" \
-  --bind-address=127.0.0.1 --user=root --pid-file="$pidfile" --skip-log-bin \
+  --bind-address=127.0.0.1 --user=root --pid-file="$pidfile" --skip-log-bin --skip-name-resolve \
   --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
   --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
   > "$dir/server.log" 2>&1 &

@@ -2,7 +2,8 @@
 # A single-node Slurm cluster for tests, started without systemd, on this machine only.
 #   slurm_test_cluster.sh start DIR   -> DIR/slurm.conf (export SLURM_CONF=DIR/slurm.conf)
 #   slurm_test_cluster.sh stop DIR
-# auth/none + cred/none (no munge key needed), proctrack/linuxproc, task/none, no accounting.
+# auth/none + cred/none (no munge key needed), proctrack/linuxproc, task/none, no accounting;
+# addresses are 127.0.0.1, so the host name need not resolve (a bare machine may lack /etc/hosts).
 # Installs slurmctld, slurmd and slurm-client if they are missing.
 set -euo pipefail
 action=${1:?start|stop}
@@ -45,7 +46,7 @@ ctld_port=$(free_port)
 d_port=$(free_port)
 cat > "$SLURM_CONF" <<CONF
 ClusterName=klabtest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$ctld_port
@@ -68,7 +69,7 @@ ReturnToService=2
 MinJobAge=3600
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 slurmctld -f "$SLURM_CONF"
