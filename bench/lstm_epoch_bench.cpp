@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       ("epochs", po::value<int>()->default_value(2), "epochs timed (the best is reported)")
       ("threads", po::value<int>()->default_value(1), "torch intra-op threads (BLAS stays at 1)")
       ("model", po::value<std::string>()->default_value("lstm"), "model plugin")
+      ("impl", po::value<std::string>()->default_value("autograd"), "lstm: autograd or fused")
       ("windows", po::value<int>()->default_value(4992), "training windows per epoch");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, options), vm);
@@ -33,8 +34,9 @@ int main(int argc, char** argv) {
   klab::PluginRegistry registry;
   registry.discover();
   torch::manual_seed(0);
-  auto model = registry.create_model(vm["model"].as<std::string>(), features,
-                                     R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2})");
+  std::string config = R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2)";
+  if (vm["impl"].as<std::string>() != "autograd") config += R"(, "impl": ")" + vm["impl"].as<std::string>() + "\"";
+  auto model = registry.create_model(vm["model"].as<std::string>(), features, config + "}");
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::randn({n, seq, features});
   auto y = torch::randn({n, 1});
@@ -52,7 +54,7 @@ int main(int argc, char** argv) {
     }
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::cout << "epoch klab-" << vm["model"].as<std::string>() << " threads=" << vm["threads"].as<int>()
+  std::cout << "epoch klab-" << vm["model"].as<std::string>() << "-" << vm["impl"].as<std::string>() << " threads=" << vm["threads"].as<int>()
             << " windows=" << n << " seconds=" << best << " samples_per_second=" << n / best << "\n";
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 
+#include "fused_lstm.h"
 #include "klab/model.h"
 #include "klab/params.h"
 
@@ -31,7 +32,12 @@ class RecurrentModel : public Model {
     dropout_ = p.number_in("dropout", 0.2, 0.0, 1.0);
     bidirectional_ = p.boolean("bidirectional", false);
     output_size_ = p.integer_at_least("output_size", 1, 1);
+    // autograd: LibTorch's nn module; fused: the hand-written forward/backward (LSTM, one direction).
+    impl_ = p.choice("impl", "autograd", {"autograd", "fused"});
     p.finish();
+    if (impl_ == "fused" && (type != "lstm" || bidirectional_)) {
+      throw ConfigError("model '" + type + "': impl: fused is available for the unidirectional LSTM only");
+    }
 
     rnn_ = register_module(type, Rnn(RnnOptions(input_size, hidden_size_)
                                          .num_layers(num_layers_)
@@ -45,7 +51,21 @@ class RecurrentModel : public Model {
   torch::Tensor forward(const torch::Tensor& input) override {
     TORCH_CHECK(input.dim() == 3 && input.size(2) == input_size_, type_,
                 ": expected input [batch, seq_len, ", input_size_, "], got ", input.sizes());
-    auto sequence = std::get<0>(rnn_->forward(input));  // [batch, seq_len, hidden * directions]
+    torch::Tensor sequence;  // [batch, seq_len, hidden * directions]
+    if (impl_ == "fused") {
+      // The registered parameters themselves, so their .grad() receives the fused gradients.
+      std::vector<torch::Tensor> weights;
+      auto params = rnn_->named_parameters(/*recurse=*/false);
+      for (int64_t l = 0; l < num_layers_; ++l) {
+        for (const char* name : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"}) {
+          weights.push_back(params[name + std::to_string(l)]);
+        }
+      }
+      sequence = FusedLstmFunction::apply(input.contiguous(), at::TensorList(weights), num_layers_,
+                                          num_layers_ > 1 ? dropout_ : 0.0, is_training())[0];
+    } else {
+      sequence = std::get<0>(rnn_->forward(input));
+    }
     return fc_->forward(sequence.select(1, sequence.size(1) - 1));
   }
 
@@ -57,7 +77,7 @@ class RecurrentModel : public Model {
     nlohmann::json config = {{"model_type", type_},         {"input_size", input_size_},
                              {"hidden_size", hidden_size_}, {"num_layers", num_layers_},
                              {"dropout", dropout_},         {"bidirectional", bidirectional_},
-                             {"output_size", output_size_}};
+                             {"output_size", output_size_},  {"impl", impl_}};
     return config.dump();
   }
 
@@ -69,6 +89,7 @@ class RecurrentModel : public Model {
   double dropout_ = 0;
   bool bidirectional_ = false;
   std::int64_t output_size_ = 1;
+  std::string impl_ = "autograd";
   Rnn rnn_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };
