@@ -23,6 +23,7 @@
 #include "runs/files.h"
 #include "runs/run_index.h"
 #include "runs/training_manager.h"
+#include "sweep/runner.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -280,17 +281,12 @@ int run(int argc, char** argv) {
   std::vector<klab::RunRecord> shown;
   std::map<std::string, nlohmann::json> sweep_trials;
   if (vm.count("sweep")) {
-    const std::string name = vm["sweep"].as<std::string>();
-    fs::path record = fs::is_regular_file(fs::path(name) / "sweep.json") ? fs::path(name) : out_dir / "sweeps" / name;
-    if (!fs::is_regular_file(record / "sweep.json")) throw klab::IoError("sweep " + name + ": no sweep record in " + (out_dir / "sweeps").string());
-    auto sweep = klab::files::read_json(record / "sweep.json");
+    const fs::path record = klab::find_sweep_record(vm["sweep"].as<std::string>(), out_dir);
+    const nlohmann::json sweep = klab::files::read_json(record / "sweep.json");
     for (const auto& t : sweep["trials"]) {
-      std::ostringstream status_name;
-      status_name << "trial-" << std::setw(4) << std::setfill('0') << t["index"].get<std::size_t>() << ".status.json";
-      try {
-        auto s = klab::files::read_json(record / "trials" / status_name.str());
-        if (s.contains("run_name")) sweep_trials[s["run_name"]] = {{"trial", t["index"]}, {"params", t["params"]}, {"trial_status", s.value("status", "")}};
-      } catch (const klab::Error&) {
+      const auto s = klab::read_trial_status(record, t["index"].get<std::size_t>());
+      if (s.contains("run_name")) {
+        sweep_trials[s["run_name"].get<std::string>()] = {{"trial", t["index"]}, {"params", t["params"]}, {"trial_status", s.value("status", "")}};
       }
     }
   }

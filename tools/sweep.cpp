@@ -107,10 +107,8 @@ int run(int argc, char** argv) {
     return finish_sweep(klab::collect_sweep(klab::find_sweep_record(vm["collect"].as<std::string>(), out_dir)));
   }
   if (vm.count("resume")) {
-    const std::string target = vm["resume"].as<std::string>();
-    if (std::filesystem::is_regular_file(std::filesystem::path(target) / "sweep.json") ||
-        std::filesystem::is_regular_file(std::filesystem::path(out_dir) / "sweeps" / target / "sweep.json")) {
-      return finish_sweep(klab::resume_sweep(klab::find_sweep_record(target, out_dir), sweep_options));
+    if (auto record = klab::locate_sweep_record(vm["resume"].as<std::string>(), out_dir)) {
+      return finish_sweep(klab::resume_sweep(*record, sweep_options));
     }
   }
   if (vm.count("experiment")) {

@@ -110,7 +110,8 @@ class Dataset {
   std::string val_start_, test_start_;
 };
 
-// Days since 1970-01-01 of an ISO date (proleptic Gregorian).
+// Days since 1970-01-01 of an ISO date (proleptic Gregorian), and back.
 long days_from_iso(const std::string& iso);
+std::string iso_from_days(long days);
 
 }  // namespace klab

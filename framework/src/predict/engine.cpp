@@ -31,16 +31,7 @@ std::string add_weekdays(const std::string& iso, int n) {
     const long weekday = ((day % 7) + 10) % 7;  // 0 = Monday; 1970-01-01 (day 0) was a Thursday
     if (weekday < 5) --n;
   }
-  long z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long y = static_cast<long>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", y, m, d);
-  return buf;
+  return iso_from_days(day);
 }
 
 }  // namespace

@@ -45,21 +45,13 @@ fs::path experiment_file(const fs::path& record, std::size_t i) { return record 
 fs::path status_file(const fs::path& record, std::size_t i) { return record / "trials" / (trial_name(i) + ".status.json"); }
 fs::path log_file(const fs::path& record, std::size_t i) { return record / "logs" / (trial_name(i) + ".log"); }
 
-nlohmann::json read_status(const fs::path& record, std::size_t i) {
-  try {
-    return files::read_json(status_file(record, i));
-  } catch (const Error&) {
-    return {{"index", i}, {"status", "pending"}};
-  }
-}
-
 void write_status(const fs::path& record, std::size_t i, const nlohmann::json& status) {
   files::write_json(status_file(record, i), status);
 }
 
 // Marks a trial failed or interrupted, and its run too when the trial had created one.
 void end_trial(const fs::path& record, std::size_t i, const std::string& status, const std::string& error) {
-  nlohmann::json s = read_status(record, i);
+  nlohmann::json s = read_trial_status(record, i);
   s["status"] = status;
   s["error"] = error;
   s["finished_at"] = files::iso_now();
@@ -157,7 +149,7 @@ pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions&
 void report(std::ostream* out, const fs::path& record, const nlohmann::json& sweep, std::size_t index,
             std::size_t done, std::size_t total, double seconds) {
   if (!out) return;
-  const auto s = read_status(record, index);
+  const auto s = read_trial_status(record, index);
   const auto& t = sweep["trials"][index];
   const std::string metric = sweep.value("metric", "mae");
   *out << "[" << done << "/" << total << "] " << trial_name(index) << " " << std::left << std::setw(11)
@@ -185,7 +177,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
   std::vector<Running> running;
   std::size_t next = 0, done = 0;
   auto finish = [&](Running r, int status) {
-    nlohmann::json s = read_status(record, r.index);
+    nlohmann::json s = read_trial_status(record, r.index);
     const std::string state = s.value("status", "pending");
     if (state != "completed" && state != "failed") {
       std::string error;
@@ -300,7 +292,7 @@ std::string run_slurm(const fs::path& record, const nlohmann::json& sweep, const
   auto report_new = [&] {
     for (std::size_t i : todo) {
       if (seen[i]) continue;
-      const std::string st = read_status(record, i).value("status", "pending");
+      const std::string st = read_trial_status(record, i).value("status", "pending");
       if (st == "completed" || st == "failed") {
         seen[i] = true;
         report(options.progress, record, sweep, i, ++reported, todo.size(), 0.0);
@@ -315,7 +307,7 @@ std::string run_slurm(const fs::path& record, const nlohmann::json& sweep, const
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   for (std::size_t i : todo) {
-    const std::string st = read_status(record, i).value("status", "pending");
+    const std::string st = read_trial_status(record, i).value("status", "pending");
     if (st != "completed" && st != "failed") {
       end_trial(record, i, "failed", "Slurm task " + job + "_" + std::to_string(i) +
                                          " ended without a result; see " + (record / "slurm" / ("trial-" + std::to_string(i) + ".out")).string());
@@ -330,7 +322,7 @@ SweepOutcome execute(const fs::path& record, const SweepOptions& options, bool o
   const std::size_t n = sweep["trials"].size();
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string st = read_status(record, i).value("status", "pending");
+    const std::string st = read_trial_status(record, i).value("status", "pending");
     if (!only_unfinished || st != "completed") todo.push_back(i);
   }
   const std::string executor = options.executor.empty() ? sweep.value("executor", std::string("local")) : options.executor;
@@ -360,10 +352,23 @@ SweepOutcome execute(const fs::path& record, const SweepOptions& options, bool o
 
 }  // namespace
 
-fs::path find_sweep_record(const std::string& name_or_path, const fs::path& output_dir) {
+nlohmann::json read_trial_status(const fs::path& record, std::size_t i) {
+  try {
+    return files::read_json(status_file(record, i));
+  } catch (const Error&) {
+    return {{"index", i}, {"status", "pending"}};
+  }
+}
+
+std::optional<fs::path> locate_sweep_record(const std::string& name_or_path, const fs::path& output_dir) {
   for (const fs::path& p : {fs::path(name_or_path), output_dir / "sweeps" / name_or_path}) {
     if (fs::is_regular_file(p / "sweep.json")) return p;
   }
+  return std::nullopt;
+}
+
+fs::path find_sweep_record(const std::string& name_or_path, const fs::path& output_dir) {
+  if (auto record = locate_sweep_record(name_or_path, output_dir)) return *record;
   throw IoError("sweep " + name_or_path + ": no sweep record (sweep.json) there or in " + (output_dir / "sweeps").string());
 }
 
@@ -426,7 +431,7 @@ SweepOutcome collect_sweep(const fs::path& record) {
   std::map<std::string, double> best_value;
   for (const auto& t : sweep["trials"]) {
     const std::size_t i = t["index"];
-    const auto s = read_status(record, i);
+    const auto s = read_trial_status(record, i);
     const std::string st = s.value("status", "pending");
     const std::string key = t.value("point", t["params"].dump());
     if (!points.count(key)) {
@@ -461,7 +466,7 @@ SweepOutcome collect_sweep(const fs::path& record) {
       row.mean /= static_cast<double>(row.completed);
       double ss = 0;
       for (std::size_t i : row.trials) {
-        const auto s = read_status(record, i);
+        const auto s = read_trial_status(record, i);
         if (s.value("status", "") == "completed") {
           const double v = s["eval"].value(outcome.metric, 0.0);
           ss += (v - row.mean) * (v - row.mean);

@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,13 @@ int run_trial_process(const std::filesystem::path& record_dir, std::size_t index
 // The leaderboard as a fixed-width table.
 void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size_t max_rows = 20);
 
-// A record folder given as a path, or as a name under {output_dir}/sweeps/.
+// A record folder given as a path, or as a name under {output_dir}/sweeps/; nullopt if neither
+// holds a sweep.json. find_sweep_record throws IoError instead.
+std::optional<std::filesystem::path> locate_sweep_record(const std::string& name_or_path,
+                                                         const std::filesystem::path& output_dir);
 std::filesystem::path find_sweep_record(const std::string& name_or_path, const std::filesystem::path& output_dir);
+
+// trials/trial-NNNN.status.json of a record; {"status": "pending"} when it is missing or unreadable.
+nlohmann::json read_trial_status(const std::filesystem::path& record_dir, std::size_t index);
 
 }  // namespace klab

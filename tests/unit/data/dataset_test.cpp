@@ -189,20 +189,11 @@ TEST(Dataset, NoWindowSpansASuspension) {
   double close = 10;
   for (int i = 0; i < 400; ++i) {
     day += (i == 200) ? 60 : 1;
-    // civil_from_days, inline: format the date of `day`.
-    long z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = static_cast<unsigned>(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long y = static_cast<long>(yoe) + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    char date[16];
-    std::snprintf(date, sizeof date, "%04ld-%02u-%02u", y, m, d);
+    const std::string date = klab::iso_from_days(day);
     const double prev = close;
     close = prev * (1 + 0.01 * std::sin(i * 0.7));
     char row[256];
-    std::snprintf(row, sizeof row, "sz000001,平安银行,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,1,1\n", date,
+    std::snprintf(row, sizeof row, "sz000001,平安银行,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,1,1\n", date.c_str(),
                   prev, std::max(prev, close) * 1.01, std::min(prev, close) * 0.99, close, prev,
                   100000 + i * 10, 1000000 + i);
     csv += row;
