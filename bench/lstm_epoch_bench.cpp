@@ -35,26 +35,33 @@ int main(int argc, char** argv) {
   registry.discover();
   torch::manual_seed(0);
   std::string config = R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2)";
-  if (vm["impl"].as<std::string>() != "autograd") config += R"(, "impl": ")" + vm["impl"].as<std::string>() + "\"";
+  config += R"(, "impl": ")" + vm["impl"].as<std::string>() + "\"";
   auto model = registry.create_model(vm["model"].as<std::string>(), features, config + "}");
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::randn({n, seq, features});
   auto y = torch::randn({n, 1});
-  double best = 1e30;
+  double best = 1e30, t_fwd = 0, t_bwd = 0, t_opt = 0;
   for (int epoch = 0; epoch < vm["epochs"].as<int>(); ++epoch) {
     model->train();
     auto order = torch::randperm(n);
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t first = 0; first < n; first += batch) {
       auto idx = order.slice(0, first, std::min(first + batch, n));
+      const auto a = std::chrono::steady_clock::now();
       optimizer.zero_grad();
       auto loss = torch::mse_loss(model->forward(x.index_select(0, idx)), y.index_select(0, idx));
+      const auto b = std::chrono::steady_clock::now();
       loss.backward();
+      const auto c = std::chrono::steady_clock::now();
       optimizer.step();
+      const auto d = std::chrono::steady_clock::now();
+      t_fwd += std::chrono::duration<double>(b - a).count();
+      t_bwd += std::chrono::duration<double>(c - b).count();
+      t_opt += std::chrono::duration<double>(d - c).count();
     }
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::cout << "epoch klab-" << vm["model"].as<std::string>() << "-" << vm["impl"].as<std::string>() << " threads=" << vm["threads"].as<int>()
-            << " windows=" << n << " seconds=" << best << " samples_per_second=" << n / best << "\n";
+            << " fwd=" << t_fwd << " bwd=" << t_bwd << " opt=" << t_opt << " windows=" << n << " seconds=" << best << " samples_per_second=" << n / best << "\n";
   return 0;
 }

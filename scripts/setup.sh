@@ -7,8 +7,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ make cmake ninja-build ccache pkg-config git ca-certificates procps
-  # LibTorch (CPU) and a fast BLAS for it
-  libtorch-dev libopenblas0-pthread
+  # LibTorch (CPU), a fast BLAS for it, and BLAS's headers for the fused RNN kernels
+  libtorch-dev libopenblas0-pthread libblas-dev
   # framework libraries
   libboost-dev libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev libcpp-httplib-dev

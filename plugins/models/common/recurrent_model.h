@@ -8,13 +8,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 
-#include "fused_lstm.h"
+#include "fused_rnn_function.h"
 #include "klab/model.h"
 #include "klab/params.h"
 
@@ -32,11 +34,13 @@ class RecurrentModel : public Model {
     dropout_ = p.number_in("dropout", 0.2, 0.0, 1.0);
     bidirectional_ = p.boolean("bidirectional", false);
     output_size_ = p.integer_at_least("output_size", 1, 1);
-    // autograd: LibTorch's nn module; fused: the hand-written forward/backward (LSTM, one direction).
-    impl_ = p.choice("impl", "autograd", {"autograd", "fused"});
+    // fused: the hand-written forward/backward (fused_rnn.h), the default where it applies (one
+    // direction); autograd: LibTorch's nn module, the reference.
+    impl_ = p.choice("impl", bidirectional_ ? "autograd" : "fused", {"autograd", "fused"});
     p.finish();
-    if (impl_ == "fused" && (type != "lstm" || bidirectional_)) {
-      throw ConfigError("model '" + type + "': impl: fused is available for the unidirectional LSTM only");
+    if (impl_ == "fused" && bidirectional_) {
+      throw ConfigError("model '" + type + "': impl: fused runs one direction only; use impl: autograd with "
+                        "bidirectional: true");
     }
 
     rnn_ = register_module(type, Rnn(RnnOptions(input_size, hidden_size_)
@@ -61,8 +65,8 @@ class RecurrentModel : public Model {
           weights.push_back(params[name + std::to_string(l)]);
         }
       }
-      sequence = FusedLstmFunction::apply(input.contiguous(), at::TensorList(weights), num_layers_,
-                                          num_layers_ > 1 ? dropout_ : 0.0, is_training())[0];
+      sequence = fused_rnn(input, weights, type_ == "lstm" ? fused::Cell::lstm : fused::Cell::gru, num_layers_,
+                           num_layers_ > 1 ? dropout_ : 0.0, is_training(), *workspace_);
     } else {
       sequence = std::get<0>(rnn_->forward(input));
     }
@@ -89,7 +93,8 @@ class RecurrentModel : public Model {
   double dropout_ = 0;
   bool bidirectional_ = false;
   std::int64_t output_size_ = 1;
-  std::string impl_ = "autograd";
+  std::string impl_ = "fused";
+  std::shared_ptr<FusedRnnWorkspace> workspace_ = std::make_shared<FusedRnnWorkspace>();
   Rnn rnn_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };

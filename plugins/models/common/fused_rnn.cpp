@@ -1,0 +1,288 @@
+// fused_rnn.cpp — see fused_rnn.h. The GEMMs go to BLAS (OpenBLAS, single-threaded: the
+// threads here are klab's); the element-wise loops are fused_rnn_steps.inc, built per
+// instruction set.
+#include "fused_rnn.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <cblas.h>
+
+#include "fused_rnn_steps.h"
+
+namespace klab::fused {
+namespace {
+
+// C[m x n] = A[m x k] * B[k x n] + beta * C (beta 0 or 1), C row-major with ldc. With klab's
+// AVX-512 kernel, B comes packed (the weights, packed once per pass) or is packed here in
+// blocks of k into a per-thread buffer (the activations of the weight gradients); otherwise BLAS.
+void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const float* packed,
+            float beta, float* c, std::int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (std::int64_t r = 0; r < m; ++r) {
+      for (std::int64_t col = 0; col < n; ++col) c[r * ldc + col] = beta == 0.0f ? 0.0f : c[r * ldc + col];
+    }
+    return;
+  }
+  const StepKernels& kernels = step_kernels();
+  if (kernels.gemm_packed) {
+    if (packed) {
+      kernels.gemm_packed(m, n, k, a, packed, beta, c, ldc);
+      return;
+    }
+    constexpr std::int64_t kc = 256;  // a block of B stays in L2 while every row of A passes
+    thread_local std::unique_ptr<float, void (*)(void*)> buffer(nullptr, std::free);
+    thread_local std::int64_t capacity = 0;
+    const std::int64_t need = packed_floats(std::min(k, kc), n);
+    if (capacity < need) {
+      buffer.reset(static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>((need * 4 + 63) / 64 * 64))));
+      capacity = need;
+    }
+    for (std::int64_t k0 = 0; k0 < k; k0 += kc) {
+      const std::int64_t kb = std::min(kc, k - k0);
+      kernels.pack_b(kb, n, {b.p + k0 * b.rs, b.rs, b.cs}, buffer.get());
+      kernels.gemm_packed(m, n, kb, {a.p + k0 * a.cs, a.rs, a.cs}, buffer.get(), k0 == 0 ? beta : 1.0f, c, ldc);
+    }
+    return;
+  }
+  // BLAS wants each operand row-major (cs = 1) or transposed (rs = 1).
+  const bool trans_a = a.cs != 1, trans_b = b.cs != 1;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.p,
+              static_cast<int>(trans_a ? a.cs : a.rs), b.p, static_cast<int>(trans_b ? b.cs : b.rs), beta, c,
+              static_cast<int>(ldc));
+}
+
+std::int64_t block_begin(std::int64_t total, std::int64_t blocks, std::int64_t k, std::int64_t align = 1) {
+  const std::int64_t units = (total + align - 1) / align;
+  return std::min(total, units * k / blocks * align);
+}
+
+}  // namespace
+
+const StepKernels& step_kernels() {
+  static const StepKernels& chosen = [&]() -> const StepKernels& {
+    const char* forced = std::getenv("KLAB_FUSED_ISA");
+    const std::string isa = forced ? forced : "";
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    const bool has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (isa == "generic") return generic::kernels;
+    if (isa == "avx2" && has_avx2) return avx2::kernels;
+    if (has_avx512 && isa != "avx2") return avx512::kernels;
+    if (has_avx2) return avx2::kernels;
+#endif
+    return generic::kernels;
+  }();
+  return chosen;
+}
+
+const char* step_kernels_name() {
+  const StepKernels& k = step_kernels();
+  return &k == &avx512::kernels ? "avx512" : &k == &avx2::kernels ? "avx2" : "generic";
+}
+
+StackedRnn::StackedRnn(Cell cell, std::int64_t batch, std::int64_t steps, std::int64_t input, std::int64_t hidden,
+                       std::int64_t layers, bool dropout_masks)
+    : cell_(cell), batch_(batch), steps_(steps), input_(input), hidden_(hidden), layers_(layers),
+      gates_(gate_count(cell) * hidden), masks_(dropout_masks && layers > 1), layer_(layers) {
+  total_ = layout(nullptr);
+}
+
+void StackedRnn::bind(float* workspace) { layout(workspace); }
+
+// Lays every buffer out from base (or only counts, when base is null); returns the floats used.
+// Packed weights start on 64-byte boundaries, as the AVX-512 kernel loads them aligned.
+std::size_t StackedRnn::layout(float* base) {
+  std::size_t offset = 0;
+  auto take = [&](std::int64_t floats, bool aligned = false) {
+    if (aligned) offset = (offset + 15) / 16 * 16;
+    float* p = base ? base + offset : nullptr;
+    offset += static_cast<std::size_t>(floats);
+    return p;
+  };
+  const std::int64_t bt = batch_ * steps_, H = hidden_, GH = gates_;
+  for (std::int64_t l = 0; l < layers_; ++l) {
+    LayerBuffers& b = layer_[l];
+    b.gates = take(bt * GH);
+    b.h = take(bt * H);
+    b.aux = take(bt * H);
+    b.aux2 = cell_ == Cell::lstm ? take(bt * H) : nullptr;
+    b.bias = take(GH);
+    b.input = masks_ && l > 0 ? take(bt * H) : nullptr;
+    b.mask = masks_ && l < layers_ - 1 ? take(bt * H) : nullptr;
+    b.packed_w_ih_t = take(packed_floats(in_size(l), GH), true);
+    b.packed_w_hh_t = take(packed_floats(H, GH), true);
+    b.packed_w_ih = take(packed_floats(GH, in_size(l)), true);
+    b.packed_w_hh = take(packed_floats(GH, H), true);
+  }
+  dy_ = take(bt * H);
+  carry_h_ = take(batch_ * H);
+  carry_c_ = take(batch_ * H);
+  zeros_ = take(GH);
+  dgh_ = cell_ == Cell::gru ? take(bt * GH) : nullptr;
+  gh_ = cell_ == Cell::gru ? take(batch_ * GH) : nullptr;
+  return offset;
+}
+
+float* StackedRnn::dropout_mask(std::int64_t l) const { return layer_[l].mask; }
+
+const float* StackedRnn::layer_input(std::int64_t l, const float* x) const {
+  if (l == 0) return x;
+  return masks_ ? layer_[l].input : layer_[l - 1].h;
+}
+
+void StackedRnn::forward(const float* x, const std::vector<LayerParams>& params, std::int64_t threads,
+                         const ParallelFor& parallel) {
+  threads = std::max<std::int64_t>(1, std::min(threads, batch_));
+  for (std::int64_t l = 0; l < layers_; ++l) {
+    // Biases folded into the step's pre-activations: all of them for the LSTM; for the GRU all
+    // but b_hn, which sits inside r * (W_hn h + b_hn).
+    const LayerParams& p = params[l];
+    float* bias = layer_[l].bias;
+    const std::int64_t folded = cell_ == Cell::lstm ? gates_ : 2 * hidden_;
+    for (std::int64_t k = 0; k < gates_; ++k) bias[k] = p.b_ih[k] + (k < folded ? p.b_hh[k] : 0.0f);
+    // The forward GEMMs multiply by W^T: x W_ih^T for every step, h W_hh^T per step.
+    if (const StepKernels& kernels = step_kernels(); kernels.pack_b) {
+      kernels.pack_b(in_size(l), gates_, {p.w_ih, 1, in_size(l)}, layer_[l].packed_w_ih_t);
+      kernels.pack_b(hidden_, gates_, {p.w_hh, 1, hidden_}, layer_[l].packed_w_hh_t);
+    }
+  }
+  std::fill(zeros_, zeros_ + gates_, 0.0f);
+  // Rows are independent through all layers: each thread runs its block through the stack.
+  parallel(threads, [&](std::int64_t k) {
+    const std::int64_t r0 = block_begin(batch_, threads, k), r1 = block_begin(batch_, threads, k + 1);
+    for (std::int64_t l = 0; l < layers_; ++l) forward_rows(l, x, params[l], r0, r1);
+  });
+}
+
+void StackedRnn::forward_rows(std::int64_t l, const float* x, const LayerParams& p, std::int64_t r0,
+                              std::int64_t r1) {
+  const std::int64_t T = steps_, H = hidden_, GH = gates_, in = in_size(l), rows = r1 - r0;
+  if (rows <= 0) return;
+  LayerBuffers& L = layer_[l];
+  const float* input = layer_input(l, x) + r0 * T * in;
+  float* gates = L.gates + r0 * T * GH;
+  float* h = L.h + r0 * T * H;
+  float* aux = L.aux + r0 * T * H;
+  const StepKernels& K = step_kernels();
+  // Input projection of every step of the block at once.
+  matmul(rows * T, GH, in, {input, in, 1}, {p.w_ih, 1, in}, L.packed_w_ih_t, 0.0f, gates, GH);
+  for (std::int64_t t = 0; t < T; ++t) {
+    float* g = gates + t * GH;
+    // At step 0 the previous state is zero: the zero vector with a row stride of 0.
+    const bool first = t == 0;
+    const float* h_prev = first ? zeros_ : h + (t - 1) * H;
+    const std::int64_t ps = first ? 0 : T * H;
+    if (cell_ == Cell::lstm) {
+      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, L.packed_w_hh_t, 1.0f, g, T * GH);
+      K.lstm_forward(rows, H, T * GH, T * H, g, L.bias, first ? zeros_ : aux + (t - 1) * H, ps, aux + t * H,
+                        L.aux2 + r0 * T * H + t * H, h + t * H);
+    } else {
+      float* gh = gh_ + r0 * GH;
+      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, L.packed_w_hh_t, 0.0f, gh, GH);
+      K.gru_forward(rows, H, T * GH, T * H, g, first ? zeros_ : gh, first ? 0 : GH, L.bias, p.b_hh + 2 * H, h_prev,
+                       ps, aux + t * H, h + t * H);
+    }
+  }
+  if (L.mask) step_kernels().multiply(rows * T * H, h, L.mask + r0 * T * H, layer_[l + 1].input + r0 * T * H);
+}
+
+void StackedRnn::backward(const float* x, const float* dy, float* dx, const std::vector<LayerParams>& params,
+                          std::int64_t threads, const ParallelFor& parallel) {
+  threads = std::max<std::int64_t>(1, std::min(threads, batch_));
+  const float* dy_layer = dy;
+  for (std::int64_t l = layers_ - 1; l >= 0; --l) {
+    const LayerParams& p = params[l];
+    // The backward GEMMs multiply by W itself: dG W_hh per step, dG W_ih for the input.
+    if (const StepKernels& kernels = step_kernels(); kernels.pack_b) {
+      kernels.pack_b(gates_, hidden_, {p.w_hh, hidden_, 1}, layer_[l].packed_w_hh);
+      kernels.pack_b(gates_, in_size(l), {p.w_ih, in_size(l), 1}, layer_[l].packed_w_ih);
+    }
+    parallel(threads, [&](std::int64_t k) {
+      backward_rows(l, dy_layer, p, block_begin(batch_, threads, k), block_begin(batch_, threads, k + 1));
+    });
+    // Weight gradients: split by gate units (multiples of 16 floats), each a GEMM over every row.
+    parallel(threads, [&](std::int64_t k) {
+      weight_grads(l, x, p, block_begin(gates_, threads, k, 16), block_begin(gates_, threads, k + 1, 16));
+    });
+    float* target = l > 0 ? dy_ : dx;
+    if (target) {
+      parallel(threads, [&](std::int64_t k) {
+        input_grad_rows(l, target, p, block_begin(batch_, threads, k), block_begin(batch_, threads, k + 1));
+      });
+    }
+    dy_layer = dy_;
+  }
+}
+
+void StackedRnn::backward_rows(std::int64_t l, const float* dy, const LayerParams& p, std::int64_t r0,
+                               std::int64_t r1) {
+  const std::int64_t T = steps_, H = hidden_, GH = gates_, rows = r1 - r0;
+  if (rows <= 0) return;
+  LayerBuffers& L = layer_[l];
+  float* gates = L.gates + r0 * T * GH;
+  float* h = L.h + r0 * T * H;
+  const float* aux = L.aux + r0 * T * H;
+  const float* dyr = dy + r0 * T * H;
+  float* carry_h = carry_h_ + r0 * H;
+  float* carry_c = carry_c_ + r0 * H;
+  const StepKernels& K = step_kernels();
+  std::fill(carry_h, carry_h + rows * H, 0.0f);
+  std::fill(carry_c, carry_c + rows * H, 0.0f);
+  for (std::int64_t t = T - 1; t >= 0; --t) {
+    float* g = gates + t * GH;
+    const bool first = t == 0;
+    const std::int64_t ps = first ? 0 : T * H;
+    if (cell_ == Cell::lstm) {
+      K.lstm_backward(rows, H, T * GH, T * H, g, dyr + t * H, carry_h, carry_c, first ? zeros_ : aux + (t - 1) * H,
+                         ps, L.aux2 + r0 * T * H + t * H);
+      if (t > 0) matmul(rows, H, GH, {g, T * GH, 1}, {p.w_hh, H, 1}, L.packed_w_hh, 0.0f, carry_h, H);
+    } else {
+      float* dgh = dgh_ + r0 * T * GH + t * GH;
+      K.gru_backward(rows, H, T * GH, T * H, g, dgh, dyr + t * H, carry_h, first ? zeros_ : h + (t - 1) * H, ps,
+                        aux + t * H);
+      if (t > 0) matmul(rows, H, GH, {dgh, T * GH, 1}, {p.w_hh, H, 1}, L.packed_w_hh, 1.0f, carry_h, H);
+    }
+  }
+  // The recurrent weight gradient pairs step t's gate gradients with h(t-1). weight_grads() does
+  // it as one GEMM over all rows shifted by one, which also pairs (b, 0) with (b-1, T-1): zeroing
+  // each row's last output (no longer needed) makes those terms vanish, as h(-1) = 0 does.
+  for (std::int64_t b = 0; b < rows; ++b) std::fill(h + (b * T + T - 1) * H, h + (b * T + T) * H, 0.0f);
+}
+
+void StackedRnn::weight_grads(std::int64_t l, const float* x, const LayerParams& p, std::int64_t c0,
+                              std::int64_t c1) {
+  const std::int64_t bt = batch_ * steps_, H = hidden_, GH = gates_, in = in_size(l), units = c1 - c0;
+  if (units <= 0) return;
+  const LayerBuffers& L = layer_[l];
+  const float* input = layer_input(l, x);
+  const float* d_rec = cell_ == Cell::lstm ? L.gates : dgh_;  // gradients of W_hh h's pre-activations
+  matmul(units, in, bt, {L.gates + c0, 1, GH}, {input, in, 1}, nullptr, 0.0f, p.grad_w_ih + c0 * in, in);
+  matmul(units, H, bt - 1, {d_rec + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H);
+  const StepKernels& K = step_kernels();
+  K.column_sums(bt, units, GH, L.gates + c0, p.grad_b_ih + c0);
+  if (cell_ == Cell::lstm) {
+    std::copy(p.grad_b_ih + c0, p.grad_b_ih + c1, p.grad_b_hh + c0);
+  } else {
+    K.column_sums(bt, units, GH, dgh_ + c0, p.grad_b_hh + c0);
+  }
+}
+
+void StackedRnn::input_grad_rows(std::int64_t l, float* dx, const LayerParams& p, std::int64_t r0, std::int64_t r1) {
+  const std::int64_t T = steps_, GH = gates_, in = in_size(l), rows = r1 - r0;
+  if (rows <= 0) return;
+  float* out = dx + r0 * T * in;
+  matmul(rows * T, in, GH, {layer_[l].gates + r0 * T * GH, GH, 1}, {p.w_ih, in, 1}, layer_[l].packed_w_ih, 0.0f, out,
+         in);
+  // Below the top, this is the gradient w.r.t. the masked output of layer l-1.
+  if (l > 0 && masks_) step_kernels().multiply_in_place(rows * T * in, out, layer_[l - 1].mask + r0 * T * in);
+}
+
+}  // namespace klab::fused
