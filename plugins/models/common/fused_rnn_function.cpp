@@ -1,10 +1,14 @@
 // fused_rnn_function.cpp — see fused_rnn_function.h.
 #include "fused_rnn_function.h"
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/DistributionsHelper.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -29,6 +33,35 @@ fused::ParallelFor parallel_for() {
 }
 
 std::int64_t thread_count() { return at::in_parallel_region() ? 1 : at::get_num_threads(); }
+
+// The mask ATen's LSTM/GRU applies to a layer's output, [seq, batch, hidden] time-major, is
+//   at::empty_like(output).bernoulli_(1 - p).div_(1 - p)
+// and bernoulli_(q) on the CPU draws, element by element in memory order, u = the low 53 bits of
+// the default generator's random64() / 2^53 and yields u < q (all zeros, no draw, when p = 1).
+// Drawing the same numbers straight into the batch-major workspace skips a [seq, batch, hidden]
+// temporary, its division and a transposing copy. The agreement tests fail if LibTorch ever
+// changes how it draws.
+void draw_dropout_mask(float* mask, std::int64_t batch, std::int64_t steps, std::int64_t hidden, double p) {
+  if (p >= 1.0) {
+    std::fill(mask, mask + batch * steps * hidden, 0.0f);
+    return;
+  }
+  const double keep = 1.0 - p;
+  const float scale = 1.0f / static_cast<float>(keep);
+  constexpr std::uint64_t kMask53 = (std::uint64_t{1} << 53) - 1;
+  constexpr double kInv53 = 1.0 / static_cast<double>(std::uint64_t{1} << 53);
+  auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  for (std::int64_t t = 0; t < steps; ++t) {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      float* row = mask + (b * steps + t) * hidden;
+      for (std::int64_t j = 0; j < hidden; ++j) {
+        const double u = static_cast<double>(gen->random64() & kMask53) * kInv53;
+        row[j] = u < keep ? scale : 0.0f;
+      }
+    }
+  }
+}
 
 struct Dims {
   fused::Cell cell;
@@ -70,14 +103,8 @@ struct FusedRnnFunction : public torch::autograd::Function<FusedRnnFunction> {
     at::Tensor ws = workspace->acquire(static_cast<std::int64_t>(rnn.workspace_floats()));
     rnn.bind(ws.data_ptr<float>());
     if (masks) {
-      // ATen draws each mask on the layer's time-major output [seq, batch, hidden], layer by
-      // layer, as bernoulli(1 - p) / (1 - p) (all zeros, no draw, when p = 1).
       for (std::int64_t l = 0; l + 1 < num_layers; ++l) {
-        at::Tensor mask = dropout >= 1.0 ? at::zeros({d.steps, d.batch, hidden}, x.options())
-                                         : at::empty({d.steps, d.batch, hidden}, x.options())
-                                               .bernoulli_(1 - dropout)
-                                               .div_(1 - dropout);
-        at::from_blob(rnn.dropout_mask(l), {d.batch, d.steps, hidden}, x.options()).copy_(mask.transpose(0, 1));
+        draw_dropout_mask(rnn.dropout_mask(l), d.batch, d.steps, hidden, dropout);
       }
     }
     const std::vector<fused::LayerParams> params = layer_params(weights, nullptr);
