@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/DistributionsHelper.h>
+#include <ATen/core/MT19937RNGEngine.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -36,11 +37,58 @@ std::int64_t thread_count() { return at::in_parallel_region() ? 1 : at::get_num_
 
 // The mask ATen's LSTM/GRU applies to a layer's output, [seq, batch, hidden] time-major, is
 //   at::empty_like(output).bernoulli_(1 - p).div_(1 - p)
-// and bernoulli_(q) on the CPU draws, element by element in memory order, u = the low 53 bits of
-// the default generator's random64() / 2^53 and yields u < q (all zeros, no draw, when p = 1).
-// Drawing the same numbers straight into the batch-major workspace skips a [seq, batch, hidden]
-// temporary, its division and a transposing copy. The agreement tests fail if LibTorch ever
+// and bernoulli_(q) on the CPU takes, element by element in memory order, the default
+// generator's random64() (two MT19937 outputs, the first the high half), keeps its low 53 bits
+// as u / 2^53 and yields u < q; p = 1 gives zeros without drawing. Drawing the same numbers here,
+// from a copy of the generator's engine advanced in bulk, straight into the batch-major
+// workspace skips ATen's per-element calls, a temporary, its division and a transposing copy.
+// The agreement tests (same outputs, same generator state afterwards) fail if LibTorch ever
 // changes how it draws.
+class Mt19937Stream {
+ public:
+  explicit Mt19937Stream(const at::mt19937_data_pod& pod) : pod_(pod) {}
+  const at::mt19937_data_pod& pod() {
+    pod_.next_ = static_cast<std::uint32_t>(next_);
+    pod_.left_ = static_cast<int>(available_ + 1);
+    return pod_;
+  }
+  // out[0..n) = the next n outputs, as at::mt19937's operator() would return them.
+  void fill(std::uint32_t* out, std::int64_t n) {
+    while (n > 0) {
+      if (available_ == 0) regenerate();
+      const std::int64_t take = std::min(n, available_);
+      const std::uint32_t* s = pod_.state_.data() + next_;
+      for (std::int64_t i = 0; i < take; ++i) {
+        std::uint32_t y = s[i];
+        y ^= (y >> 11);
+        y ^= (y << 7) & 0x9d2c5680u;
+        y ^= (y << 15) & 0xefc60000u;
+        y ^= (y >> 18);
+        out[i] = y;
+      }
+      out += take, n -= take, next_ += take, available_ -= take;
+    }
+  }
+
+ private:
+  static constexpr int kN = 624, kM = 397;
+  static std::uint32_t twist(std::uint32_t u, std::uint32_t v) {
+    return (((u & 0x80000000u) | (v & 0x7fffffffu)) >> 1) ^ ((v & 1u) ? 0x9908b0dfu : 0u);
+  }
+  void regenerate() {
+    std::uint32_t* p = pod_.state_.data();
+    for (int i = 0; i < kN - kM; ++i) p[i] = p[i + kM] ^ twist(p[i], p[i + 1]);
+    for (int i = kN - kM; i < kN - 1; ++i) p[i] = p[i + kM - kN] ^ twist(p[i], p[i + 1]);
+    p[kN - 1] = p[kM - 1] ^ twist(p[kN - 1], p[0]);
+    next_ = 0;
+    available_ = kN;
+  }
+
+  at::mt19937_data_pod pod_;
+  std::int64_t next_ = pod_.next_;
+  std::int64_t available_ = pod_.left_ - 1;  // outputs left before the engine regenerates
+};
+
 void draw_dropout_mask(float* mask, std::int64_t batch, std::int64_t steps, std::int64_t hidden, double p) {
   if (p >= 1.0) {
     std::fill(mask, mask + batch * steps * hidden, 0.0f);
@@ -48,19 +96,24 @@ void draw_dropout_mask(float* mask, std::int64_t batch, std::int64_t steps, std:
   }
   const double keep = 1.0 - p;
   const float scale = 1.0f / static_cast<float>(keep);
-  constexpr std::uint64_t kMask53 = (std::uint64_t{1} << 53) - 1;
   constexpr double kInv53 = 1.0 / static_cast<double>(std::uint64_t{1} << 53);
   auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
+  at::mt19937 engine = gen->engine();
+  Mt19937Stream stream(engine.data());
+  std::vector<std::uint32_t> bits(static_cast<std::size_t>(2 * hidden));
   for (std::int64_t t = 0; t < steps; ++t) {
     for (std::int64_t b = 0; b < batch; ++b) {
+      stream.fill(bits.data(), 2 * hidden);
       float* row = mask + (b * steps + t) * hidden;
       for (std::int64_t j = 0; j < hidden; ++j) {
-        const double u = static_cast<double>(gen->random64() & kMask53) * kInv53;
-        row[j] = u < keep ? scale : 0.0f;
+        const std::uint64_t r = (std::uint64_t{bits[2 * j] & 0x1fffffu} << 32) | bits[2 * j + 1];
+        row[j] = static_cast<double>(r) * kInv53 < keep ? scale : 0.0f;
       }
     }
   }
+  engine.set_data(stream.pod());
+  gen->set_engine(engine);
 }
 
 struct Dims {

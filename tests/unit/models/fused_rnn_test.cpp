@@ -50,7 +50,7 @@ void copy_parameters(klab::Model& from, klab::Model& to) {
 
 // Output and parameter gradients of one forward/backward under a fixed seed.
 struct Pass {
-  torch::Tensor output, loss;
+  torch::Tensor output, loss, next_draws;  // next_draws: the generator's state after the pass
   std::map<std::string, torch::Tensor> grads;
 };
 
@@ -61,6 +61,7 @@ Pass run(klab::Model& model, const torch::Tensor& x, const torch::Tensor& y) {
   pass.output = model.forward(x);
   pass.loss = torch::mse_loss(pass.output, y);
   pass.loss.backward();
+  pass.next_draws = torch::rand({8});
   for (auto& item : model.named_parameters()) pass.grads[item.key()] = item.value().grad().clone();
   return pass;
 }
@@ -90,10 +91,16 @@ TEST_P(FusedRnn, AgreesWithAutograd) {
     const Pass plain = run(*autograd32, x, y);
     auto check = [&](const std::string& what, const torch::Tensor& g, const torch::Tensor& g_plain,
                      const torch::Tensor& g_ref) {
+      // Within 1e-5 relative of the exact value; where float32 itself cannot be (a scalar that
+      // is a sum of cancelling terms, like a bias gradient or a batch-of-one output), no worse
+      // than twice LibTorch's own float32 error.
       const double err = relative_error(g.to(torch::kDouble), g_ref);
-      EXPECT_LT(err, 1e-5) << what << " train=" << train << " (float32 autograd: "
-                           << relative_error(g_plain.to(torch::kDouble), g_ref) << ")";
+      const double plain_err = relative_error(g_plain.to(torch::kDouble), g_ref);
+      EXPECT_LT(err, std::max(1e-5, 2 * plain_err)) << what << " train=" << train << " (float32 autograd: "
+                                                    << plain_err << ")";
     };
+    // Dropout drew the same numbers as ATen: the generator is left in the same state.
+    EXPECT_TRUE(torch::equal(got.next_draws, plain.next_draws)) << "generator state, train=" << train;
     check("output", got.output, plain.output, ref.output);
     check("loss", got.loss, plain.loss, ref.loss);
     ASSERT_EQ(got.grads.size(), ref.grads.size());

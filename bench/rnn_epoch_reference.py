@@ -1,5 +1,7 @@
-"""Python PyTorch reference for bench/lstm_epoch_bench: the same model, data shape and step.
-Usage: lstm_epoch_reference.py [epochs] [threads] [lstm|gru]"""
+"""Python PyTorch reference for bench/rnn_epoch_bench: the same model, data shape and step.
+Usage: rnn_epoch_reference.py [epochs] [torch threads] [lstm|gru]   (set OPENBLAS_NUM_THREADS
+outside: the BLAS pool is sized when the library loads)."""
+import os
 import sys
 import time
 
@@ -8,7 +10,7 @@ from torch import nn
 
 
 def main():
-    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+    epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     kind = sys.argv[3] if len(sys.argv) > 3 else "lstm"
     torch.set_num_threads(threads)
@@ -31,7 +33,9 @@ def main():
             loss.backward()
             opt.step()
         best = min(best, time.perf_counter() - t0)
-    print(f"epoch python-{kind} threads={threads} windows={n} seconds={best} samples_per_second={n / best}")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"epoch python model={kind} impl=pytorch threads={threads} blas_threads={blas} windows={n} "
+          f"seconds={best} samples_per_second={n / best}")
 
 
 if __name__ == "__main__":
