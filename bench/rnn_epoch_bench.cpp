@@ -62,8 +62,9 @@ int sgemm(int n) {
   if (kernels.gemm_packed) {
     float* packed = static_cast<float*>(std::aligned_alloc(64, klab::fused::packed_floats(n, n) * sizeof(float)));
     const double own = best_gflops(n, [&] {  // packing B included, as BLAS packs inside its call
-      kernels.pack_b(n, n, {b.data(), n, 1}, packed);
-      kernels.gemm_packed(n, n, n, {a.data(), n, 1}, packed, 0.0f, c.data(), n);
+      kernels.pack_b(n, n, {b.data(), n, 1}, packed, n * klab::fused::kGemmPanel);
+      kernels.gemm_packed(n, n, n, {a.data(), n, 1}, 0, {a.data(), n, 1}, packed, n * klab::fused::kGemmPanel, 0.0f,
+                          c.data(), n);
     });
     std::free(packed);
     std::cout << "sgemm impl=klab-" << klab::fused::step_kernels_name() << " threads=1 n=" << n << " gflops=" << own << "\n";

@@ -9,8 +9,10 @@
 // which use half of a 512-bit machine's FMA width.
 //
 // Layout: B packed in panels of 32 columns, [panel][k][32] (two 16-float vectors per k, zero
-// padded at the right edge). The micro-kernel keeps a 8 x 32 tile of C in 16 registers and, per
-// k, broadcasts 8 values of A (any strides: row-major or transposed) against the two vectors.
+// padded at the right edge), panel_stride floats apart. The micro-kernel keeps an 8 x 32 tile of
+// C in 16 registers and, per k, broadcasts 8 values of A (any strides: row-major or transposed)
+// against the two vectors. A may come in two parts along k ([x_t | h_t-1] for the LSTM step),
+// so one pass computes both projections.
 #include "fused_rnn_steps.h"
 
 #if defined(__AVX512F__)
@@ -24,15 +26,13 @@ namespace {
 
 constexpr std::int64_t kMr = 8;
 
-// C[MR x 32] (columns < n valid) = A[MR x K] * Bp[K x 32] + beta * C.
+// acc += A[MR x K] * Bp[K x 32].
 template <int MR>
-inline void tile(std::int64_t K, const float* a, std::int64_t rs, std::int64_t cs, const float* bp, float beta,
-                 float* c, std::int64_t ldc, std::int64_t n) {
-  __m512 acc0[MR], acc1[MR];
-  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-  const float* rows[MR];
-  for (int r = 0; r < MR; ++r) rows[r] = a + r * rs;
+inline void accumulate(std::int64_t K, const float* a, std::int64_t rs, std::int64_t cs, const float* bp,
+                       __m512 (&acc0)[MR], __m512 (&acc1)[MR]) {
   if (cs == 1) {
+    const float* rows[MR];
+    for (int r = 0; r < MR; ++r) rows[r] = a + r * rs;
     for (std::int64_t k = 0; k < K; ++k) {
       const __m512 b0 = _mm512_load_ps(bp + 32 * k);
       const __m512 b1 = _mm512_load_ps(bp + 32 * k + 16);
@@ -54,6 +54,17 @@ inline void tile(std::int64_t K, const float* a, std::int64_t rs, std::int64_t c
       }
     }
   }
+}
+
+// C[MR x 32] (columns < n valid) = [A1 | A2][MR x (K1 + K2)] * Bp[(K1 + K2) x 32] + beta * C.
+template <int MR>
+inline void tile(std::int64_t k1, const float* a1, std::int64_t rs1, std::int64_t cs1, std::int64_t k2, const float* a2,
+                 std::int64_t rs2, std::int64_t cs2, const float* bp, float beta, float* c, std::int64_t ldc,
+                 std::int64_t n) {
+  __m512 acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  accumulate<MR>(k1, a1, rs1, cs1, bp, acc0, acc1);
+  if (k2 > 0) accumulate<MR>(k2, a2, rs2, cs2, bp + 32 * k1, acc0, acc1);
   const __mmask16 m0 = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
   const __mmask16 m1 = n >= 32 ? __mmask16(0xFFFF) : n <= 16 ? __mmask16(0) : __mmask16((1u << (n - 16)) - 1);
   for (int r = 0; r < MR; ++r) {
@@ -68,18 +79,19 @@ inline void tile(std::int64_t K, const float* a, std::int64_t rs, std::int64_t c
 }
 
 template <int MR>
-void row_block(std::int64_t N, std::int64_t K, const float* a, std::int64_t rs, std::int64_t cs, const float* packed,
-               float beta, float* c, std::int64_t ldc) {
+void row_block(std::int64_t N, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2, const float* packed,
+               std::int64_t panel_stride, float beta, float* c, std::int64_t ldc) {
   for (std::int64_t j = 0; j < N; j += 32) {
-    tile<MR>(K, a, rs, cs, packed + j * K, beta, c + j, ldc, std::min<std::int64_t>(32, N - j));
+    tile<MR>(k1, a1.p, a1.rs, a1.cs, k2, a2.p, a2.rs, a2.cs, packed + (j / 32) * panel_stride, beta, c + j, ldc,
+             std::min<std::int64_t>(32, N - j));
   }
 }
 
 }  // namespace
 
-void pack_b(std::int64_t K, std::int64_t N, MatrixView b, float* packed) {
+void pack_b(std::int64_t K, std::int64_t N, MatrixView b, float* packed, std::int64_t panel_stride) {
   for (std::int64_t j0 = 0; j0 < N; j0 += 32) {
-    float* panel = packed + j0 * K;
+    float* panel = packed + (j0 / 32) * panel_stride;
     const std::int64_t width = std::min<std::int64_t>(32, N - j0);
     for (std::int64_t k = 0; k < K; ++k) {
       float* dst = panel + 32 * k;
@@ -95,20 +107,20 @@ void pack_b(std::int64_t K, std::int64_t N, MatrixView b, float* packed) {
   }
 }
 
-void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t K, MatrixView a, const float* packed_b, float beta,
-                 float* c, std::int64_t ldc) {
+void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
+                 const float* packed_b, std::int64_t panel_stride, float beta, float* c, std::int64_t ldc) {
+  auto rows_from = [](MatrixView a, std::int64_t i) { return MatrixView{a.p + i * a.rs, a.rs, a.cs}; };
   std::int64_t i = 0;
-  for (; i + kMr <= M; i += kMr) row_block<kMr>(N, K, a.p + i * a.rs, a.rs, a.cs, packed_b, beta, c + i * ldc, ldc);
-  const float* ar = a.p + i * a.rs;
+  for (; i + kMr <= M; i += kMr) {
+    row_block<kMr>(N, k1, rows_from(a1, i), k2, rows_from(a2, i), packed_b, panel_stride, beta, c + i * ldc, ldc);
+  }
+  const MatrixView r1 = rows_from(a1, i), r2 = rows_from(a2, i);
   float* cr = c + i * ldc;
   switch (M - i) {
-    case 7: row_block<7>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 6: row_block<6>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 5: row_block<5>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 4: row_block<4>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 3: row_block<3>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 2: row_block<2>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
-    case 1: row_block<1>(N, K, ar, a.rs, a.cs, packed_b, beta, cr, ldc); break;
+#define KLAB_ROWS(m) \
+  case m: row_block<m>(N, k1, r1, k2, r2, packed_b, panel_stride, beta, cr, ldc); break;
+    KLAB_ROWS(7) KLAB_ROWS(6) KLAB_ROWS(5) KLAB_ROWS(4) KLAB_ROWS(3) KLAB_ROWS(2) KLAB_ROWS(1)
+#undef KLAB_ROWS
     default: break;
   }
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cblas.h>
 
@@ -16,10 +17,26 @@
 namespace klab::fused {
 namespace {
 
+// B packed for klab's kernel: K rows in each panel, panels panel_stride floats apart.
+struct Packed {
+  const float* p;
+  std::int64_t panel_stride;
+};
+
+void blas(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, float beta, float* c,
+          std::int64_t ldc) {
+  // BLAS wants each operand row-major (cs = 1) or transposed (rs = 1).
+  const bool trans_a = a.cs != 1, trans_b = b.cs != 1;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.p,
+              static_cast<int>(trans_a ? a.cs : a.rs), b.p, static_cast<int>(trans_b ? b.cs : b.rs), beta, c,
+              static_cast<int>(ldc));
+}
+
 // C[m x n] = A[m x k] * B[k x n] + beta * C (beta 0 or 1), C row-major with ldc. With klab's
 // AVX-512 kernel, B comes packed (the weights, packed once per pass) or is packed here in
 // blocks of k into a per-thread buffer (the activations of the weight gradients); otherwise BLAS.
-void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const float* packed,
+void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
             float beta, float* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -29,32 +46,33 @@ void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, Matrix
     return;
   }
   const StepKernels& kernels = step_kernels();
-  if (kernels.gemm_packed) {
-    if (packed) {
-      kernels.gemm_packed(m, n, k, a, packed, beta, c, ldc);
-      return;
-    }
-    constexpr std::int64_t kc = 256;  // a block of B stays in L2 while every row of A passes
-    thread_local std::unique_ptr<float, void (*)(void*)> buffer(nullptr, std::free);
-    thread_local std::int64_t capacity = 0;
-    const std::int64_t need = packed_floats(std::min(k, kc), n);
-    if (capacity < need) {
-      buffer.reset(static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>((need * 4 + 63) / 64 * 64))));
-      capacity = need;
-    }
-    for (std::int64_t k0 = 0; k0 < k; k0 += kc) {
-      const std::int64_t kb = std::min(kc, k - k0);
-      kernels.pack_b(kb, n, {b.p + k0 * b.rs, b.rs, b.cs}, buffer.get());
-      kernels.gemm_packed(m, n, kb, {a.p + k0 * a.cs, a.rs, a.cs}, buffer.get(), k0 == 0 ? beta : 1.0f, c, ldc);
+  if (!kernels.gemm_packed) return blas(m, n, k, a, b, beta, c, ldc);
+  if (packed) return kernels.gemm_packed(m, n, k, a, 0, a, packed->p, packed->panel_stride, beta, c, ldc);
+  if (n % kGemmPanel != 0 && n < m && beta == 0.0f) {
+    // A narrow C (the first layer's weight gradient: 45 features wide) would waste most of its
+    // last 32-column panel: compute C^T = B^T A^T, as wide as C is tall, and transpose it.
+    thread_local std::vector<float> transposed;
+    transposed.resize(static_cast<std::size_t>(n * m));
+    matmul(n, m, k, {b.p, b.cs, b.rs}, {a.p, a.cs, a.rs}, nullptr, 0.0f, transposed.data(), m);
+    for (std::int64_t r = 0; r < m; ++r) {
+      for (std::int64_t col = 0; col < n; ++col) c[r * ldc + col] = transposed[static_cast<std::size_t>(col * m + r)];
     }
     return;
   }
-  // BLAS wants each operand row-major (cs = 1) or transposed (rs = 1).
-  const bool trans_a = a.cs != 1, trans_b = b.cs != 1;
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.p,
-              static_cast<int>(trans_a ? a.cs : a.rs), b.p, static_cast<int>(trans_b ? b.cs : b.rs), beta, c,
-              static_cast<int>(ldc));
+  constexpr std::int64_t kc = 256;  // a block of B stays in L2 while every row of A passes
+  thread_local std::unique_ptr<float, void (*)(void*)> buffer(nullptr, std::free);
+  thread_local std::int64_t capacity = 0;
+  const std::int64_t need = packed_floats(std::min(k, kc), n);
+  if (capacity < need) {
+    buffer.reset(static_cast<float*>(std::aligned_alloc(64, static_cast<std::size_t>((need * 4 + 63) / 64 * 64))));
+    capacity = need;
+  }
+  for (std::int64_t k0 = 0; k0 < k; k0 += kc) {
+    const std::int64_t kb = std::min(kc, k - k0);
+    kernels.pack_b(kb, n, {b.p + k0 * b.rs, b.rs, b.cs}, buffer.get(), kb * kGemmPanel);
+    kernels.gemm_packed(m, n, kb, {a.p + k0 * a.cs, a.rs, a.cs}, 0, a, buffer.get(), kb * kGemmPanel,
+                        k0 == 0 ? beta : 1.0f, c, ldc);
+  }
 }
 
 std::int64_t block_begin(std::int64_t total, std::int64_t blocks, std::int64_t k, std::int64_t align = 1) {
@@ -117,8 +135,7 @@ std::size_t StackedRnn::layout(float* base) {
     b.bias = take(GH);
     b.input = masks_ && l > 0 ? take(bt * H) : nullptr;
     b.mask = masks_ && l < layers_ - 1 ? take(bt * H) : nullptr;
-    b.packed_w_ih_t = take(packed_floats(in_size(l), GH), true);
-    b.packed_w_hh_t = take(packed_floats(H, GH), true);
+    b.packed_w_t = take(packed_floats(in_size(l) + H, GH), true);
     b.packed_w_ih = take(packed_floats(GH, in_size(l)), true);
     b.packed_w_hh = take(packed_floats(GH, H), true);
   }
@@ -148,10 +165,11 @@ void StackedRnn::forward(const float* x, const std::vector<LayerParams>& params,
     float* bias = layer_[l].bias;
     const std::int64_t folded = cell_ == Cell::lstm ? gates_ : 2 * hidden_;
     for (std::int64_t k = 0; k < gates_; ++k) bias[k] = p.b_ih[k] + (k < folded ? p.b_hh[k] : 0.0f);
-    // The forward GEMMs multiply by W^T: x W_ih^T for every step, h W_hh^T per step.
+    // The forward GEMMs multiply by W^T: [x_t | h_t-1] [W_ih^T; W_hh^T], packed as one matrix.
     if (const StepKernels& kernels = step_kernels(); kernels.pack_b) {
-      kernels.pack_b(in_size(l), gates_, {p.w_ih, 1, in_size(l)}, layer_[l].packed_w_ih_t);
-      kernels.pack_b(hidden_, gates_, {p.w_hh, 1, hidden_}, layer_[l].packed_w_hh_t);
+      const std::int64_t in = in_size(l), stride = (in + hidden_) * kGemmPanel;
+      kernels.pack_b(in, gates_, {p.w_ih, 1, in}, layer_[l].packed_w_t, stride);
+      kernels.pack_b(hidden_, gates_, {p.w_hh, 1, hidden_}, layer_[l].packed_w_t + in * kGemmPanel, stride);
     }
   }
   std::fill(zeros_, zeros_ + gates_, 0.0f);
@@ -172,8 +190,14 @@ void StackedRnn::forward_rows(std::int64_t l, const float* x, const LayerParams&
   float* h = L.h + r0 * T * H;
   float* aux = L.aux + r0 * T * H;
   const StepKernels& K = step_kernels();
-  // Input projection of every step of the block at once.
-  matmul(rows * T, GH, in, {input, in, 1}, {p.w_ih, 1, in}, L.packed_w_ih_t, 0.0f, gates, GH);
+  const std::int64_t stride = (in + H) * kGemmPanel;
+  const Packed w_ih_t{L.packed_w_t, stride}, w_hh_t{L.packed_w_t + in * kGemmPanel, stride};
+  // With klab's kernel the LSTM computes both projections of a step in one pass over
+  // [x_t | h_t-1] (its gates are then still in cache for the element-wise loop). The GRU needs
+  // W_in x and W_hn h apart, and BLAS cannot take A in two parts: the input projection of every
+  // step at once first, then the recurrent one per step.
+  const bool one_pass = cell_ == Cell::lstm && K.gemm_packed;
+  if (!one_pass) matmul(rows * T, GH, in, {input, in, 1}, {p.w_ih, 1, in}, &w_ih_t, 0.0f, gates, GH);
   for (std::int64_t t = 0; t < T; ++t) {
     float* g = gates + t * GH;
     // At step 0 the previous state is zero: the zero vector with a row stride of 0.
@@ -181,14 +205,19 @@ void StackedRnn::forward_rows(std::int64_t l, const float* x, const LayerParams&
     const float* h_prev = first ? zeros_ : h + (t - 1) * H;
     const std::int64_t ps = first ? 0 : T * H;
     if (cell_ == Cell::lstm) {
-      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, L.packed_w_hh_t, 1.0f, g, T * GH);
+      if (one_pass) {
+        K.gemm_packed(rows, GH, in, {input + t * in, T * in, 1}, first ? 0 : H, {h_prev, T * H, 1}, L.packed_w_t,
+                      stride, 0.0f, g, T * GH);
+      } else if (!first) {
+        matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, &w_hh_t, 1.0f, g, T * GH);
+      }
       K.lstm_forward(rows, H, T * GH, T * H, g, L.bias, first ? zeros_ : aux + (t - 1) * H, ps, aux + t * H,
-                        L.aux2 + r0 * T * H + t * H, h + t * H);
+                     L.aux2 + r0 * T * H + t * H, h + t * H);
     } else {
       float* gh = gh_ + r0 * GH;
-      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, L.packed_w_hh_t, 0.0f, gh, GH);
-      K.gru_forward(rows, H, T * GH, T * H, g, first ? zeros_ : gh, first ? 0 : GH, L.bias, p.b_hh + 2 * H, h_prev,
-                       ps, aux + t * H, h + t * H);
+      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, &w_hh_t, 0.0f, gh, GH);
+      K.gru_forward(rows, H, T * GH, T * H, g, first ? zeros_ : gh, first ? 0 : GH, L.bias, p.b_hh + 2 * H, h_prev, ps,
+                    aux + t * H, h + t * H);
     }
   }
   if (L.mask) step_kernels().multiply(rows * T * H, h, L.mask + r0 * T * H, layer_[l + 1].input + r0 * T * H);
@@ -202,8 +231,8 @@ void StackedRnn::backward(const float* x, const float* dy, float* dx, const std:
     const LayerParams& p = params[l];
     // The backward GEMMs multiply by W itself: dG W_hh per step, dG W_ih for the input.
     if (const StepKernels& kernels = step_kernels(); kernels.pack_b) {
-      kernels.pack_b(gates_, hidden_, {p.w_hh, hidden_, 1}, layer_[l].packed_w_hh);
-      kernels.pack_b(gates_, in_size(l), {p.w_ih, in_size(l), 1}, layer_[l].packed_w_ih);
+      kernels.pack_b(gates_, hidden_, {p.w_hh, hidden_, 1}, layer_[l].packed_w_hh, gates_ * kGemmPanel);
+      kernels.pack_b(gates_, in_size(l), {p.w_ih, in_size(l), 1}, layer_[l].packed_w_ih, gates_ * kGemmPanel);
     }
     parallel(threads, [&](std::int64_t k) {
       backward_rows(l, dy_layer, p, block_begin(batch_, threads, k), block_begin(batch_, threads, k + 1));
@@ -234,6 +263,7 @@ void StackedRnn::backward_rows(std::int64_t l, const float* dy, const LayerParam
   float* carry_h = carry_h_ + r0 * H;
   float* carry_c = carry_c_ + r0 * H;
   const StepKernels& K = step_kernels();
+  const Packed w_hh{L.packed_w_hh, GH * kGemmPanel};
   std::fill(carry_h, carry_h + rows * H, 0.0f);
   std::fill(carry_c, carry_c + rows * H, 0.0f);
   for (std::int64_t t = T - 1; t >= 0; --t) {
@@ -243,12 +273,12 @@ void StackedRnn::backward_rows(std::int64_t l, const float* dy, const LayerParam
     if (cell_ == Cell::lstm) {
       K.lstm_backward(rows, H, T * GH, T * H, g, dyr + t * H, carry_h, carry_c, first ? zeros_ : aux + (t - 1) * H,
                          ps, L.aux2 + r0 * T * H + t * H);
-      if (t > 0) matmul(rows, H, GH, {g, T * GH, 1}, {p.w_hh, H, 1}, L.packed_w_hh, 0.0f, carry_h, H);
+      if (t > 0) matmul(rows, H, GH, {g, T * GH, 1}, {p.w_hh, H, 1}, &w_hh, 0.0f, carry_h, H);
     } else {
       float* dgh = dgh_ + r0 * T * GH + t * GH;
       K.gru_backward(rows, H, T * GH, T * H, g, dgh, dyr + t * H, carry_h, first ? zeros_ : h + (t - 1) * H, ps,
                         aux + t * H);
-      if (t > 0) matmul(rows, H, GH, {dgh, T * GH, 1}, {p.w_hh, H, 1}, L.packed_w_hh, 1.0f, carry_h, H);
+      if (t > 0) matmul(rows, H, GH, {dgh, T * GH, 1}, {p.w_hh, H, 1}, &w_hh, 1.0f, carry_h, H);
     }
   }
   // The recurrent weight gradient pairs step t's gate gradients with h(t-1). weight_grads() does
@@ -279,8 +309,8 @@ void StackedRnn::input_grad_rows(std::int64_t l, float* dx, const LayerParams& p
   const std::int64_t T = steps_, GH = gates_, in = in_size(l), rows = r1 - r0;
   if (rows <= 0) return;
   float* out = dx + r0 * T * in;
-  matmul(rows * T, in, GH, {layer_[l].gates + r0 * T * GH, GH, 1}, {p.w_ih, in, 1}, layer_[l].packed_w_ih, 0.0f, out,
-         in);
+  const Packed w_ih{layer_[l].packed_w_ih, GH * kGemmPanel};
+  matmul(rows * T, in, GH, {layer_[l].gates + r0 * T * GH, GH, 1}, {p.w_ih, in, 1}, &w_ih, 0.0f, out, in);
   // Below the top, this is the gradient w.r.t. the masked output of layer l-1.
   if (l > 0 && masks_) step_kernels().multiply_in_place(rows * T * in, out, layer_[l - 1].mask + r0 * T * in);
 }

@@ -10,7 +10,9 @@
 //   backward: per step one fused element-wise loop (gate gradients) and one GEMM for the hidden
 //             state's gradient; then the weight gradients as single large GEMMs over all steps
 //             and the input gradient as one GEMM.
-// Every buffer lives in one caller-provided workspace, so nothing is allocated per step.
+// (With klab's AVX-512 kernel the LSTM computes both projections of a step in one pass instead,
+// so the step's gates stay in cache.) Every buffer lives in one caller-provided
+// workspace, so nothing is allocated per step.
 //
 // Layout: PyTorch's. Weights w_ih [G*H, in], w_hh [G*H, H], biases [G*H], with G = 4 gates
 // (i, f, g, o) for the LSTM and 3 (r, z, n) for the GRU. Activations are batch-major
@@ -85,8 +87,7 @@ class StackedRnn {
     float* mask = nullptr;   // [B][T][H] mask on this layer's output (with masks, below the top)
     float* bias = nullptr;   // [G*H] biases folded into the input projection
     // Weights packed for klab's GEMM kernel (unused where BLAS does the GEMMs).
-    float* packed_w_ih_t = nullptr;  // W_ih^T [in x G*H]
-    float* packed_w_hh_t = nullptr;  // W_hh^T [H x G*H]
+    float* packed_w_t = nullptr;     // [W_ih^T; W_hh^T] [(in + H) x G*H]
     float* packed_w_ih = nullptr;    // W_ih [G*H x in]
     float* packed_w_hh = nullptr;    // W_hh [G*H x H]
   };

@@ -27,12 +27,13 @@ struct StepKernels {
   void (*multiply_in_place)(std::int64_t n, float* a, const float* b);
   void (*column_sums)(std::int64_t rows, std::int64_t cols, std::int64_t ld, const float* m, float* out);
   // klab's own GEMM (AVX-512 only; nullptr elsewhere, where BLAS does all GEMMs). B is packed
-  // once (panels of kGemmPanel columns, zero-padded), then reused: the recurrent weights of a
-  // layer serve every time step without being copied again, which BLAS cannot do.
-  // C[M x N] = A[M x K] * B[K x N] + beta * C (beta 0 or 1; C row-major with ldc).
-  void (*pack_b)(std::int64_t K, std::int64_t N, MatrixView b, float* packed);
-  void (*gemm_packed)(std::int64_t M, std::int64_t N, std::int64_t K, MatrixView a, const float* packed_b, float beta,
-                      float* c, std::int64_t ldc);
+  // once (panels of kGemmPanel columns, zero-padded, panel_stride floats apart), then reused: the
+  // recurrent weights of a layer serve every time step without being copied again, which BLAS
+  // cannot do. pack_b writes K rows into each panel from `packed` on.
+  // C[M x N] = [A1 | A2][M x (K1 + K2)] * B[(K1 + K2) x N] + beta * C (beta 0 or 1; K2 may be 0).
+  void (*pack_b)(std::int64_t K, std::int64_t N, MatrixView b, float* packed, std::int64_t panel_stride);
+  void (*gemm_packed)(std::int64_t M, std::int64_t N, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
+                      const float* packed_b, std::int64_t panel_stride, float beta, float* c, std::int64_t ldc);
 };
 
 constexpr std::int64_t kGemmPanel = 32;
