@@ -133,3 +133,26 @@ $lr --copy "$best" --to "$work/backup" > /dev/null && test -f "$work/backup/$bes
 $lr --delete "$best" --yes > /dev/null && [ ! -d "$work/out/$best" ] || fail "--delete"
 $lr --prune > /dev/null 2>&1 && fail "--prune without a selection must refuse"
 echo "PASS: list_runs table, json, sort, filter, run, compare, prune, copy, delete"
+
+# 5. One thread policy: workers x train.threads above the cores gives each trial its share,
+#    and each run's training.log says what it got.
+cores=$(nproc)
+cat > "$work/threads.yaml" <<YAML
+name: threads
+$base
+sweep:
+  grid:
+    train.seed: [1, 2]
+  workers: 2
+YAML
+sed -i "s/patience: 0}/patience: 0, threads: $cores}/" "$work/threads.yaml"
+"$build/bin/sweep" "$work/threads.yaml" > "$work/threads.log" 2>&1 || { cat "$work/threads.log"; fail "threads sweep"; }
+share=$(( cores / 2 > 0 ? cores / 2 : 1 ))
+grep -q "note: 2 worker(s) x train.threads $cores exceed the $cores core(s): each trial gets $share thread(s)" \
+  "$work/threads.log" || { cat "$work/threads.log"; fail "no note about oversubscription"; }
+n=0
+for log in $(ls -d "$work"/out/600519_lstm_* | xargs -I{} sh -c 'ls {}/logs/training.log'); do
+  if grep -q "threads: $share (train.threads $cores, $share core(s) given to this run; BLAS on 1)" "$log"; then n=$((n + 1)); fi
+done
+[ "$n" -ge 2 ] || fail "trial logs do not record $share thread(s) of $cores requested"
+echo "PASS: 2 workers x $cores threads on $cores cores: each trial ran with $share"

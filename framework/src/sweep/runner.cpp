@@ -103,12 +103,20 @@ fs::path create_record_dir(const fs::path& output_dir, const std::string& name) 
   }
 }
 
-int default_workers(const nlohmann::json& sweep) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+int max_trial_threads(const nlohmann::json& sweep) {
   int threads = 1;
   for (const auto& t : sweep["trials"]) threads = std::max(threads, t.value("threads", 1));
-  return std::max(1, cores / threads);
+  return threads;
 }
+
+// A Slurm array task gets sweep.slurm.cpus_per_task CPUs, by default the trials' train.threads.
+int cpus_per_task(const nlohmann::json& sweep) {
+  const int set = sweep.contains("slurm") ? sweep["slurm"].value("cpus_per_task", 0) : 0;
+  return set > 0 ? set : max_trial_threads(sweep);
+}
+
+// Workers x threads fill the machine: cores / train.threads unless the sweep says otherwise.
+int default_workers(const nlohmann::json& sweep) { return std::max(1, cores_given() / max_trial_threads(sweep)); }
 
 struct Running {
   pid_t pid;
@@ -116,7 +124,9 @@ struct Running {
   std::chrono::steady_clock::time_point started;
 };
 
-pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions& options) {
+// Each local trial is told its share of the machine (KLAB_TRIAL_CORES), which caps its torch
+// threads (apply_runtime_policy): workers x threads never exceed the cores.
+pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions& options, int trial_cores) {
   std::vector<std::string> args = {options.self_exe.string(), "--run-trial", std::to_string(index), "--sweep-dir",
                                    record.string()};
   for (const auto& d : options.plugin_dirs) {
@@ -139,7 +149,14 @@ pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions&
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  std::vector<std::string> env_strings = {"KLAB_TRIAL_CORES=" + std::to_string(trial_cores)};
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "KLAB_TRIAL_CORES=", 17) != 0) env_strings.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw IoError(options.self_exe.string() + ": cannot start a trial process: " + std::strerror(rc));
@@ -176,6 +193,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
 
   std::vector<Running> running;
   std::size_t next = 0, done = 0;
+  const int trial_cores = std::max(1, cores_given() / workers);
   auto finish = [&](Running r, int status) {
     nlohmann::json s = read_trial_status(record, r.index);
     const std::string state = s.value("status", "pending");
@@ -198,7 +216,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
     while (next < todo.size() && static_cast<int>(running.size()) < workers && !g_interrupted) {
       const std::size_t index = todo[next++];
       write_status(record, index, {{"index", index}, {"status", "pending"}, {"queued_at", files::iso_now()}});
-      running.push_back({spawn_trial(record, index, options), index, std::chrono::steady_clock::now()});
+      running.push_back({spawn_trial(record, index, options, trial_cores), index, std::chrono::steady_clock::now()});
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
@@ -262,7 +280,7 @@ std::string run_slurm(const fs::path& record, const nlohmann::json& sweep, const
          << "# klab sweep " << sweep.value("name", "") << ": one array task per trial (written by sweep)\n"
          << "#SBATCH --job-name=klab-" << sweep.value("name", "sweep") << "\n"
          << "#SBATCH --array=" << array << "\n"
-         << "#SBATCH --cpus-per-task=" << slurm.value("cpus_per_task", 1) << "\n"
+         << "#SBATCH --cpus-per-task=" << cpus_per_task(sweep) << "\n"
          << "#SBATCH --time=" << slurm.value("time_limit", std::string("01:00:00")) << "\n"
          << "#SBATCH --output=" << (record / "slurm" / "trial-%a.out").string() << "\n";
   if (!slurm.value("partition", std::string()).empty()) script << "#SBATCH --partition=" << slurm["partition"].get<std::string>() << "\n";
@@ -328,6 +346,11 @@ SweepOutcome execute(const fs::path& record, const SweepOptions& options, bool o
   const std::string executor = options.executor.empty() ? sweep.value("executor", std::string("local")) : options.executor;
   int workers = options.workers > 0 ? options.workers : sweep.value("workers", 0);
   if (workers <= 0) workers = default_workers(sweep);
+  if (options.progress && executor != "slurm" && workers * max_trial_threads(sweep) > cores_given()) {
+    *options.progress << "note: " << workers << " worker(s) x train.threads " << max_trial_threads(sweep) << " exceed the "
+                      << cores_given() << " core(s): each trial gets " << std::max(1, cores_given() / workers)
+                      << " thread(s)\n";
+  }
   if (options.progress) {
     *options.progress << "sweep " << sweep.value("name", "") << ": " << todo.size() << " trial(s) of " << n << ", "
                       << (executor == "slurm" ? std::string("Slurm") : std::to_string(workers) + " worker(s)")

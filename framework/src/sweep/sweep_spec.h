@@ -24,7 +24,7 @@ class PluginRegistry;
 struct SlurmSettings {
   std::string partition;      // "" = the cluster's default
   std::string time_limit = "01:00:00";
-  int cpus_per_task = 1;
+  int cpus_per_task = 0;      // 0 = the trials' train.threads
   int max_concurrent = 0;     // array throttle (%N); 0 = no cap
   std::string mem;            // e.g. "4G"; "" = default
   std::vector<std::string> extra_args;  // more #SBATCH lines, verbatim (e.g. "--qos=normal")

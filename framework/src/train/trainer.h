@@ -68,9 +68,15 @@ void request_stop();
 // Installs SIGINT and SIGTERM handlers that call request_stop().
 void stop_on_signals();
 
-// The process-wide settings training runs under: torch intra-op threads, BLAS pinned to one
-// thread so that the product of the two never exceeds what the run was given, and a malloc
-// that keeps large freed blocks instead of returning them to the kernel (docs/TRAINING_GUIDE.md).
-void apply_runtime_policy(int threads);
+// The cores this process was given: KLAB_TRIAL_CORES (set by a local sweep for each trial: the
+// machine divided by its workers), else SLURM_CPUS_PER_TASK, else the CPUs it may run on.
+int cores_given();
+
+// The process-wide settings training runs under (docs/TRAINING_GUIDE.md, "Threads"): torch
+// intra-op threads = min(threads, cores_given()) — the fused LSTM/GRU split each batch across
+// them — and BLAS pinned to one thread, so their product never exceeds the cores given; and a
+// malloc that keeps large freed blocks instead of returning them to the kernel. Returns the
+// torch threads set.
+int apply_runtime_policy(int threads);
 
 }  // namespace klab

@@ -93,16 +93,24 @@ void pack_b(std::int64_t K, std::int64_t N, MatrixView b, float* packed, std::in
   for (std::int64_t j0 = 0; j0 < N; j0 += 32) {
     float* panel = packed + (j0 / 32) * panel_stride;
     const std::int64_t width = std::min<std::int64_t>(32, N - j0);
-    for (std::int64_t k = 0; k < K; ++k) {
-      float* dst = panel + 32 * k;
-      const float* src = b.p + k * b.rs + j0 * b.cs;
-      std::int64_t j = 0;
-      if (b.cs == 1) {
+    if (b.cs == 1) {  // rows of B are contiguous: copy them
+      for (std::int64_t k = 0; k < K; ++k) {
+        float* dst = panel + 32 * k;
+        const float* src = b.p + k * b.rs + j0;
+        std::int64_t j = 0;
         for (; j < width; ++j) dst[j] = src[j];
-      } else {
-        for (; j < width; ++j) dst[j] = src[j * b.cs];
+        for (; j < 32; ++j) dst[j] = 0.0f;
       }
-      for (; j < 32; ++j) dst[j] = 0.0f;
+    } else {  // B = W^T: read W's rows contiguously, scatter into the (cache-resident) panel
+      for (std::int64_t j = 0; j < 32; ++j) {
+        float* dst = panel + j;
+        if (j < width) {
+          const float* src = b.p + (j0 + j) * b.cs;
+          for (std::int64_t k = 0; k < K; ++k) dst[32 * k] = src[k * b.rs];
+        } else {
+          for (std::int64_t k = 0; k < K; ++k) dst[32 * k] = 0.0f;
+        }
+      }
     }
   }
 }

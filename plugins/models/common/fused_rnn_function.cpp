@@ -2,6 +2,7 @@
 #include "fused_rnn_function.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -12,6 +13,8 @@
 #include <ATen/core/MT19937RNGEngine.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#include "fused_rnn_steps.h"
 
 namespace klab::plugins {
 namespace {
@@ -54,36 +57,20 @@ class Mt19937Stream {
   }
   // out[0..n) = the next n outputs, as at::mt19937's operator() would return them.
   void fill(std::uint32_t* out, std::int64_t n) {
+    const fused::StepKernels& kernels = fused::step_kernels();
     while (n > 0) {
-      if (available_ == 0) regenerate();
-      const std::int64_t take = std::min(n, available_);
-      const std::uint32_t* s = pod_.state_.data() + next_;
-      for (std::int64_t i = 0; i < take; ++i) {
-        std::uint32_t y = s[i];
-        y ^= (y >> 11);
-        y ^= (y << 7) & 0x9d2c5680u;
-        y ^= (y << 15) & 0xefc60000u;
-        y ^= (y >> 18);
-        out[i] = y;
+      if (available_ == 0) {
+        kernels.mt19937_twist(pod_.state_.data());
+        next_ = 0;
+        available_ = static_cast<std::int64_t>(pod_.state_.size());
       }
+      const std::int64_t take = std::min(n, available_);
+      kernels.mt19937_temper(take, pod_.state_.data() + next_, out);
       out += take, n -= take, next_ += take, available_ -= take;
     }
   }
 
  private:
-  static constexpr int kN = 624, kM = 397;
-  static std::uint32_t twist(std::uint32_t u, std::uint32_t v) {
-    return (((u & 0x80000000u) | (v & 0x7fffffffu)) >> 1) ^ ((v & 1u) ? 0x9908b0dfu : 0u);
-  }
-  void regenerate() {
-    std::uint32_t* p = pod_.state_.data();
-    for (int i = 0; i < kN - kM; ++i) p[i] = p[i + kM] ^ twist(p[i], p[i + 1]);
-    for (int i = kN - kM; i < kN - 1; ++i) p[i] = p[i + kM - kN] ^ twist(p[i], p[i + 1]);
-    p[kN - 1] = p[kM - 1] ^ twist(p[kN - 1], p[0]);
-    next_ = 0;
-    available_ = kN;
-  }
-
   at::mt19937_data_pod pod_;
   std::int64_t next_ = pod_.next_;
   std::int64_t available_ = pod_.left_ - 1;  // outputs left before the engine regenerates
@@ -96,20 +83,20 @@ void draw_dropout_mask(float* mask, std::int64_t batch, std::int64_t steps, std:
   }
   const double keep = 1.0 - p;
   const float scale = 1.0f / static_cast<float>(keep);
-  constexpr double kInv53 = 1.0 / static_cast<double>(std::uint64_t{1} << 53);
+  // u / 2^53 < keep  <=>  u < ceil(keep * 2^53) for an integer u (keep * 2^53 is exact).
+  const auto threshold = static_cast<std::uint64_t>(std::ceil(std::ldexp(keep, 53)));
   auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(c10::nullopt, at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(gen->mutex_);
   at::mt19937 engine = gen->engine();
   Mt19937Stream stream(engine.data());
-  std::vector<std::uint32_t> bits(static_cast<std::size_t>(2 * hidden));
-  for (std::int64_t t = 0; t < steps; ++t) {
+  const fused::StepKernels& kernels = fused::step_kernels();
+  std::vector<std::uint32_t> words(static_cast<std::size_t>(2 * batch * hidden));
+  std::vector<float> values(static_cast<std::size_t>(batch * hidden));
+  for (std::int64_t t = 0; t < steps; ++t) {  // ATen's order: [seq, batch, hidden]
+    stream.fill(words.data(), 2 * batch * hidden);
+    kernels.bernoulli_mask(batch * hidden, words.data(), threshold, scale, values.data());
     for (std::int64_t b = 0; b < batch; ++b) {
-      stream.fill(bits.data(), 2 * hidden);
-      float* row = mask + (b * steps + t) * hidden;
-      for (std::int64_t j = 0; j < hidden; ++j) {
-        const std::uint64_t r = (std::uint64_t{bits[2 * j] & 0x1fffffu} << 32) | bits[2 * j + 1];
-        row[j] = static_cast<double>(r) * kInv53 < keep ? scale : 0.0f;
-      }
+      std::copy_n(values.data() + b * hidden, hidden, mask + (b * steps + t) * hidden);
     }
   }
   engine.set_data(stream.pod());

@@ -26,6 +26,11 @@ struct StepKernels {
   void (*multiply)(std::int64_t n, const float* a, const float* b, float* out);
   void (*multiply_in_place)(std::int64_t n, float* a, const float* b);
   void (*column_sums)(std::int64_t rows, std::int64_t cols, std::int64_t ld, const float* m, float* out);
+  // Dropout masks drawn as ATen draws them (fused_rnn_function.cpp): MT19937's regeneration of
+  // its 624 state words, its tempering, and 53-bit uniforms compared with a threshold.
+  void (*mt19937_twist)(std::uint32_t* state);
+  void (*mt19937_temper)(std::int64_t n, const std::uint32_t* in, std::uint32_t* out);
+  void (*bernoulli_mask)(std::int64_t n, const std::uint32_t* words, std::uint64_t threshold, float scale, float* out);
   // klab's own GEMM (AVX-512 only; nullptr elsewhere, where BLAS does all GEMMs). B is packed
   // once (panels of kGemmPanel columns, zero-padded, panel_stride floats apart), then reused: the
   // recurrent weights of a layer serve every time step without being copied again, which BLAS
