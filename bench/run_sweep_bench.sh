@@ -13,7 +13,7 @@ cat > "$work/bench.yaml" <<YAML
 name: bench
 data: {source: sqlite, options: {path: $work/kline.db}, symbol: "600519", start_date: 2017-01-01}
 target: {kind: return}
-model: {type: lstm, hidden_size: 32, num_layers: 1}
+model: {type: lstm, hidden_size: 64, num_layers: 2}
 train: {seq_length: 30, epochs: 60, batch_size: 64, checkpoint_interval: 20, patience: 0, threads: 1}
 sweep:
   grid:

@@ -1,6 +1,6 @@
-// fused_rnn.cpp — see fused_rnn.h. The GEMMs go to BLAS (OpenBLAS, single-threaded: the
-// threads here are klab's); the element-wise loops are fused_rnn_steps.inc, built per
-// instruction set.
+// fused_rnn.cpp — see fused_rnn.h. The GEMMs go to klab's AVX-512 kernel where the CPU has it,
+// to BLAS otherwise (OpenBLAS, single-threaded: the threads here are klab's); the element-wise
+// loops are fused_rnn_steps.inc, built per instruction set.
 #include "fused_rnn.h"
 
 #include <algorithm>
