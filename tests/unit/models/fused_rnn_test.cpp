@@ -131,7 +131,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FusedRnn,
                                            Case{"lstm", {3, 128, 60, 32, 0.3}}, Case{"gru", {1, 16, 1, 1, 0.0}},
                                            Case{"gru", {1, 16, 60, 32, 0.0}}, Case{"gru", {3, 16, 60, 32, 0.3}},
                                            Case{"gru", {3, 128, 1, 1, 0.3}}, Case{"gru", {1, 128, 60, 1, 0.0}},
-                                           Case{"gru", {2, 128, 60, 32, 0.2}}, Case{"gru", {3, 128, 60, 32, 0.3}}),
+                                           Case{"gru", {2, 128, 60, 32, 0.2}}, Case{"gru", {3, 128, 60, 32, 0.3}},
+                                           // Odd sizes: partial register tiles and panels everywhere.
+                                           Case{"lstm", {2, 37, 7, 5, 0.1}}, Case{"gru", {2, 37, 7, 5, 0.1}}),
                          name_of);
 
 TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
