@@ -45,8 +45,11 @@ bool klabs_own_gemm() {
 #endif
 }
 
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return ((a - b).abs().max() / (b.abs().max() + 1e-12)).item<double>();
+// max |a - b| / max |b|; `floor` bounds the denominator from below for a quantity whose exact
+// value may sit near zero by chance (a batch-of-one prediction), where a relative error says
+// nothing about the computation.
+double relative_error(const torch::Tensor& a, const torch::Tensor& b, double floor = 1e-12) {
+  return ((a - b).abs().max() / std::max(b.abs().max().item<double>(), floor)).item<double>();
 }
 
 std::shared_ptr<klab::Model> make(const std::string& type, int64_t features, const Shape& s, const std::string& impl) {
@@ -110,10 +113,12 @@ TEST_P(FusedRnn, AgreesWithAutograd) {
                      const torch::Tensor& g_ref) {
       // Within 1e-5 relative of the exact value. Where float32 itself cannot get there (a sum of
       // cancelling terms: a bias gradient, a batch-of-one output near zero), within 4x LibTorch's
-      // own float32 error. Over 70 random seeds x every shape (18,000 checks) the fused error
-      // passed 1e-5 only where autograd's did too, and never by more than 3.9x of it.
-      const double err = relative_error(g.to(torch::kDouble), g_ref);
-      const double plain_err = relative_error(g_plain.to(torch::kDouble), g_ref);
+      // own float32 error. Measured with KLAB_TEST_SEED over 41 seeds x every shape (AVX-512
+      // kernels) and 16 seeds x every shape with each of the AVX2 and generic loops: no failure.
+      // Predictions of standardised targets are O(0.1-1): an output is judged on at least 0.1.
+      const double floor = what == "output" ? 0.1 : 1e-12;
+      const double err = relative_error(g.to(torch::kDouble), g_ref, floor);
+      const double plain_err = relative_error(g_plain.to(torch::kDouble), g_ref, floor);
       if (std::getenv("KLAB_TEST_ERRORS")) std::cerr << "ERR " << what << " " << train << " " << err << " " << plain_err << "\n";
       EXPECT_LT(err, std::max(1e-5, 4 * plain_err)) << what << " train=" << train << " (float32 autograd: "
                                                     << plain_err << ")";
