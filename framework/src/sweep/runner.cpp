@@ -118,6 +118,9 @@ int cpus_per_task(const nlohmann::json& sweep) {
 // Workers x threads fill the machine: cores / train.threads unless the sweep says otherwise.
 int default_workers(const nlohmann::json& sweep) { return std::max(1, cores_given() / max_trial_threads(sweep)); }
 
+// The cores each of `workers` local trials is given (KLAB_TRIAL_CORES), capping its threads.
+int trial_cores(int workers) { return std::max(1, cores_given() / workers); }
+
 struct Running {
   pid_t pid;
   std::size_t index;
@@ -126,7 +129,7 @@ struct Running {
 
 // Each local trial is told its share of the machine (KLAB_TRIAL_CORES), which caps its torch
 // threads (apply_runtime_policy): workers x threads never exceed the cores.
-pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions& options, int trial_cores) {
+pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions& options, int cores) {
   std::vector<std::string> args = {options.self_exe.string(), "--run-trial", std::to_string(index), "--sweep-dir",
                                    record.string()};
   for (const auto& d : options.plugin_dirs) {
@@ -149,7 +152,7 @@ pid_t spawn_trial(const fs::path& record, std::size_t index, const SweepOptions&
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
-  std::vector<std::string> env_strings = {"KLAB_TRIAL_CORES=" + std::to_string(trial_cores)};
+  std::vector<std::string> env_strings = {"KLAB_TRIAL_CORES=" + std::to_string(cores)};
   for (char** e = environ; *e; ++e) {
     if (std::strncmp(*e, "KLAB_TRIAL_CORES=", 17) != 0) env_strings.emplace_back(*e);
   }
@@ -193,7 +196,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
 
   std::vector<Running> running;
   std::size_t next = 0, done = 0;
-  const int trial_cores = std::max(1, cores_given() / workers);
+  const int cores = trial_cores(workers);
   auto finish = [&](Running r, int status) {
     nlohmann::json s = read_trial_status(record, r.index);
     const std::string state = s.value("status", "pending");
@@ -216,7 +219,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
     while (next < todo.size() && static_cast<int>(running.size()) < workers && !g_interrupted) {
       const std::size_t index = todo[next++];
       write_status(record, index, {{"index", index}, {"status", "pending"}, {"queued_at", files::iso_now()}});
-      running.push_back({spawn_trial(record, index, options, trial_cores), index, std::chrono::steady_clock::now()});
+      running.push_back({spawn_trial(record, index, options, cores), index, std::chrono::steady_clock::now()});
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, 0);
@@ -348,8 +351,7 @@ SweepOutcome execute(const fs::path& record, const SweepOptions& options, bool o
   if (workers <= 0) workers = default_workers(sweep);
   if (options.progress && executor != "slurm" && workers * max_trial_threads(sweep) > cores_given()) {
     *options.progress << "note: " << workers << " worker(s) x train.threads " << max_trial_threads(sweep) << " exceed the "
-                      << cores_given() << " core(s): each trial gets " << std::max(1, cores_given() / workers)
-                      << " thread(s)\n";
+                      << cores_given() << " core(s): each trial gets " << trial_cores(workers) << " thread(s)\n";
   }
   if (options.progress) {
     *options.progress << "sweep " << sweep.value("name", "") << ": " << todo.size() << " trial(s) of " << n << ", "
