@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "config/experiment.h"
 #include "data/dataset.h"
 #include "data/features.h"
 #include "klab/data_source.h"
@@ -38,13 +39,19 @@ int main(int argc, char** argv) {
     manager.update_status(klab::kStatusPreparing);
     manager.save_training_log("开始加载数据");
 
-    klab::DatasetSpec spec;
-    spec.symbols = {"000001"};
-    spec.start_date = "2018-01-01";
-    spec.features = klab::feature_set("basic");
-    spec.seq_length = 20;
-    spec.target_kind = "return";
+    // The pipeline, written as an experiment: the same description the sweep tool reads. Saved
+    // as experiment.json beside scaler.json, it is what lets predict and PredictionEngine use
+    // this run (they rebuild exactly these features, windows and target).
+    const klab::ExperimentSpec experiment = klab::parse_experiment(
+        "data: {source: sqlite, options: {path: \"" + db + "\"}, symbol: \"000001\", start_date: 2018-01-01}\n"
+        "features: basic\n"
+        "target: {kind: return}\n"
+        "model: {type: lstm, hidden_size: 16, num_layers: 1, dropout: 0.0}\n"
+        "train: {seq_length: 20, epochs: 5, batch_size: 64, learning_rate: 0.002, patience: 0}\n",
+        "train_with_manager");
+    const klab::DatasetSpec spec = experiment.dataset_spec(experiment.symbols);
     const klab::Dataset ds = klab::Dataset::build(*source, spec);
+    manager.save_artifact("experiment.json", experiment.to_json());
     manager.save_artifact("scaler.json", ds.scaler().to_json(spec.features));
     manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
 
@@ -109,6 +116,7 @@ int main(int argc, char** argv) {
     const auto metrics = klab::compute_metrics(actual, predicted, last);
     nlohmann::json model_config = nlohmann::json::parse(model->config_json());
     model_config["feature_names"] = spec.features;
+    model_config["seq_length"] = spec.seq_length;
     manager.save_model(*model, model_config,
                        {{"epochs", epochs}, {"batch_size", batch_size}, {"learning_rate", learning_rate},
                         {"optimizer", "Adam"}, {"loss_function", "MSELoss"}, {"train_samples", ds.train().size()},

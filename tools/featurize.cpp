@@ -9,7 +9,11 @@
 
 #include <boost/program_options.hpp>
 
+#include <unistd.h>
+
 #include "cli/options.h"
+#include "data/dates.h"
+#include "runs/files.h"
 #include "data/adjust.h"
 #include "data/features.h"
 #include "klab/data_source.h"
@@ -54,6 +58,17 @@ int run(int argc, char** argv) {
   if (!vm.count("symbol")) throw klab::cli::UsageError("--symbol is required");
   const auto names = parse_features(vm["features"].as<std::string>());
   const auto adjustment = klab::parse_adjustment(vm["adjust"].as<std::string>(), "--adjust");
+  const std::string start = klab::require_date(vm["start"].as<std::string>(), "--start");
+  const std::string end = klab::require_date(vm["end"].as<std::string>(), "--end");
+  klab::require_ordered(start, end, "--start", "--end");
+  // Never overwrite: not a user's file, and above all not the database being read.
+  std::filesystem::path out_path;
+  if (vm.count("out")) {
+    out_path = vm["out"].as<std::string>();
+    if (std::filesystem::exists(out_path)) {
+      throw klab::IoError("--out " + out_path.string() + ": already exists; featurize writes only new files");
+    }
+  }
 
   const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
@@ -61,16 +76,12 @@ int run(int argc, char** argv) {
   auto source = registry.create_data_source(vm["source"].as<std::string>(),
                                             vm["options"].as<std::string>());
   const std::string symbol = vm["symbol"].as<std::string>();
-  auto bars = source->load_bars(symbol, vm["start"].as<std::string>(), vm["end"].as<std::string>());
+  auto bars = source->load_bars(symbol, start, end);
   if (bars.empty()) throw klab::DataError("symbol " + symbol + ": no bars in " + source->display_name());
   auto frame = klab::compute_features(klab::adjust_bars(bars, adjustment), names);
 
-  std::ofstream file;
-  if (vm.count("out")) {
-    file.open(vm["out"].as<std::string>());
-    if (!file) throw klab::IoError(vm["out"].as<std::string>() + ": cannot write");
-  }
-  std::ostream& out = vm.count("out") ? file : std::cout;
+  std::ostringstream text;
+  std::ostream& out = vm.count("out") ? static_cast<std::ostream&>(text) : std::cout;
   out << "date";
   for (const auto& n : frame.names) out << "," << n;
   out << "\n";
@@ -82,6 +93,17 @@ int run(int argc, char** argv) {
       out << buf;
     }
     out << "\n";
+  }
+  if (!out_path.empty()) {
+    // Written whole under a temporary name, then linked into place only if the name is still
+    // free (no overwrite even when another process created it meanwhile).
+    const auto tmp = out_path.parent_path() / ("." + out_path.filename().string() + ".tmp");
+    klab::files::write_atomic(tmp, text.str());
+    if (::link(tmp.c_str(), out_path.c_str()) != 0) {
+      std::filesystem::remove(tmp);
+      throw klab::IoError("--out " + out_path.string() + ": cannot create (exists now, or the folder is not writable)");
+    }
+    std::filesystem::remove(tmp);
   }
   return klab::cli::kExitOk;
 }

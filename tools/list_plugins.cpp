@@ -2,6 +2,7 @@
 //
 // Search order: the build's plugin folder, KLAB_PLUGIN_PATH, then each --plugin-dir. Files
 // that fail to load are listed with their reason, and the exit status is then 1.
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -42,6 +43,13 @@ int run(int argc, char** argv) {
     }
   }
 
+  // A folder in KLAB_PLUGIN_PATH that does not exist is a typo worth telling about.
+  if (const char* env = std::getenv("KLAB_PLUGIN_PATH")) {
+    std::stringstream dirs(env);
+    for (std::string d; std::getline(dirs, d, ':');) {
+      if (!d.empty() && !fs::is_directory(d)) std::cerr << "list_plugins: warning: KLAB_PLUGIN_PATH: " << d << ": no such folder\n";
+    }
+  }
   klab::PluginRegistry registry;
   registry.discover(extra);
   const auto plugins = registry.plugins();

@@ -21,7 +21,9 @@
 
 #include "cli/options.h"
 #include "runs/files.h"
+#include "data/dates.h"
 #include "runs/run_index.h"
+#include "runs/run_lock.h"
 #include "runs/training_manager.h"
 #include "sweep/runner.h"
 
@@ -50,22 +52,40 @@ void print_table(const std::vector<klab::RunRecord>& runs, std::ostream& out) {
     int precision;
   };
   const std::vector<Column> columns = {{"NAME", "name", 36, 0},        {"SYMBOL", "symbol", 8, 0},
-                                       {"MODEL", "model", 12, 0},      {"STATUS", "status", 11, 0},
+                                       {"MODEL", "model", 12, 0},      {"STATUS", "status", 13, 0},
                                        {"CREATED", "created", 20, 0},  {"EPOCHS", "epochs", 7, 0},
                                        {"MAE", "mae", 11, 4},          {"RMSE", "rmse", 11, 4},
-                                       {"DIR%", "direction_accuracy", 7, 2}, {"BASE_MAE", "baseline_mae", 10, 4}};
+                                       {"MAPE%", "mape", 8, 2},        {"DIR%", "direction_accuracy", 7, 2},
+                                       {"BASE_MAE", "baseline_mae", 10, 4}, {"TEST", "test_samples", 7, 0}};
   for (const auto& c : columns) out << std::left << std::setw(c.width) << c.title;
   out << "\n";
   for (const auto& r : runs) {
     for (const auto& c : columns) {
       std::string text = cell(r.fields, c.key, c.precision);
       if (static_cast<int>(text.size()) >= c.width) text = text.substr(0, static_cast<std::size_t>(c.width - 2)) + "…";
+      if (std::string(c.key) == "test_samples" && r.fields.value("small_test_set", false)) text += "!";
       out << std::left << std::setw(c.width) << text;
+    }
+    // The reason last, whole: a failed or interrupted run says why.
+    if (r.fields.contains("error") && r.fields["error"].is_string()) {
+      std::string why = r.fields["error"].get<std::string>();
+      if (why.size() > 160) why = why.substr(0, 157) + "...";
+      out << why;
+    } else if (r.fields.contains("owner")) {
+      out << "written by " << r.fields["owner"].get<std::string>();
     }
     out << "\n";
     for (const auto& p : r.problems) out << "    ! " << p << "\n";
   }
-  out << runs.size() << " run(s)\n";
+  out << runs.size() << " run(s)";
+  const auto small = std::count_if(runs.begin(), runs.end(), [](const klab::RunRecord& r) {
+    return r.fields.value("small_test_set", false);
+  });
+  if (small > 0) {
+    out << "; " << small << " with fewer than " << static_cast<int>(klab::kSmallTestSet)
+        << " test windows (TEST!): their metrics say little";
+  }
+  out << "\n";
 }
 
 void print_json_file(std::ostream& out, const std::string& title, const fs::path& path) {
@@ -129,12 +149,21 @@ void print_compare(const klab::RunRecord& a, const klab::RunRecord& b, std::ostr
   std::set<std::string> keys;
   for (const auto& [k, v] : fa) keys.insert(k);
   for (const auto& [k, v] : fb) keys.insert(k);
-  out << std::left << std::setw(36) << "" << std::setw(34) << a.name.substr(0, 33) << b.name.substr(0, 33) << "\n";
+  // Columns as wide as their longest entry: keys and values are never cut.
+  std::size_t key_width = 4, value_width = a.name.size();
+  for (const auto& k : keys) {
+    key_width = std::max(key_width, k.size());
+    if (fa.count(k)) value_width = std::max(value_width, fa.at(k).size());
+  }
+  key_width += 2;
+  value_width = std::min<std::size_t>(value_width + 2, 80);
+  out << "  " << std::left << std::setw(static_cast<int>(key_width)) << "" << std::setw(static_cast<int>(value_width))
+      << a.name << b.name << "\n";
   for (const auto& k : keys) {
     const std::string va = fa.count(k) ? fa.at(k) : "-", vb = fb.count(k) ? fb.at(k) : "-";
     if (k == "run.name") continue;
-    out << (va == vb ? "  " : "* ") << std::left << std::setw(34) << k.substr(0, 33) << std::setw(34) << va.substr(0, 33)
-        << vb.substr(0, 40) << "\n";
+    out << (va == vb ? "  " : "* ") << std::left << std::setw(static_cast<int>(key_width)) << k
+        << std::setw(static_cast<int>(value_width)) << va << vb << "\n";
   }
   out << "(* = differs)\n";
 }
@@ -144,6 +173,24 @@ const klab::RunRecord& find_run(const std::vector<klab::RunRecord>& runs, const 
     if (r.name == name || r.path == fs::path(name)) return r;
   }
   throw klab::IoError("run " + name + ": no such run");
+}
+
+// Deletes one run folder while holding its lock, so a process that starts writing it (a resume)
+// in the meantime is refused, and a run whose writer appeared since the listing is kept.
+bool delete_run(const klab::RunRecord& r, std::string& why) {
+  if (!fs::exists(r.path / "metadata.json")) {
+    why = "not a run (no metadata.json)";
+    return false;
+  }
+  std::unique_ptr<klab::RunLock> lock;
+  try {
+    lock = klab::RunLock::acquire(r.path);
+  } catch (const klab::RunBusyError& e) {
+    why = e.what();
+    return false;
+  }
+  fs::remove_all(r.path);
+  return true;
 }
 
 bool confirm(const std::string& question, bool yes) {
@@ -157,8 +204,9 @@ bool confirm(const std::string& question, bool yes) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
+// Days since an ISO time, or -1 when it is not one (such a run is never "older than").
 long days_since(const std::string& iso) {
-  if (iso.size() < 10) return 0;
+  if (iso.size() < 10 || klab::normalize_date(iso.substr(0, 10)).empty()) return -1;
   std::tm tm{};
   tm.tm_year = std::stoi(iso.substr(0, 4)) - 1900;
   tm.tm_mon = std::stoi(iso.substr(5, 2)) - 1;
@@ -178,14 +226,14 @@ int run(int argc, char** argv) {
        "FIELD=V, FIELD!=V, FIELD<N, FIELD>N, FIELD~TEXT (repeatable; all must hold)")
       ("sort", po::value<std::string>(), "mae, rmse, mape, r2, direction_accuracy, created, name, ... (best first)")
       ("reverse", "reverse the order")
-      ("limit", po::value<std::size_t>(), "at most this many rows")
+      ("limit", po::value<long>(), "at most this many rows (>= 1)")
       ("json", "print JSON")
       ("sweep", po::value<std::string>(), "only the runs of this sweep record (name under out/sweeps/ or path)")
       ("compare", po::value<std::vector<std::string>>()->multitoken(), "two runs side by side")
       ("delete", po::value<std::string>(), "delete this run")
       ("prune", "delete every run the filters select (except --keep-best)")
-      ("older-than", po::value<int>(), "with --prune: only runs created more than N days ago")
-      ("keep-best", po::value<std::size_t>(), "with --prune: keep the best N selected runs by --sort (default mae)")
+      ("older-than", po::value<long>(), "with --prune: only runs created at least N days ago (N >= 0)")
+      ("keep-best", po::value<long>(), "with --prune: keep the best N selected runs by --sort (default mae; N >= 0)")
       ("copy", po::value<std::string>(), "copy this run ...")
       ("to", po::value<std::string>(), "... into this folder")
       ("dry-run", "show what --delete/--prune would remove, remove nothing")
@@ -193,6 +241,18 @@ int run(int argc, char** argv) {
   po::variables_map vm;
   if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   const fs::path out_dir = vm["output-dir"].as<std::string>();
+  if (!fs::is_directory(out_dir)) {
+    throw klab::IoError("--output-dir " + out_dir.string() + ": no such folder");
+  }
+  auto count_flag = [&](const char* name, long minimum) -> long {
+    if (!vm.count(name)) return 0;
+    const long v = vm[name].as<long>();
+    if (v < minimum) {
+      throw klab::cli::UsageError(std::string("--") + name + " " + std::to_string(v) + ": must be >= " + std::to_string(minimum));
+    }
+    return v;
+  };
+  const long limit = count_flag("limit", 1), older_than = count_flag("older-than", 0), keep_best = count_flag("keep-best", 0);
   auto runs = klab::load_run_index(out_dir);
 
   std::vector<klab::RunFilter> filters;
@@ -218,38 +278,74 @@ int run(int argc, char** argv) {
     const auto& r = find_run(runs, vm["copy"].as<std::string>());
     const fs::path target = fs::path(vm["to"].as<std::string>()) / r.name;
     if (fs::exists(target)) throw klab::IoError(target.string() + ": already exists; nothing copied");
+    // A copy inside the run itself would copy itself again and again.
+    const fs::path from = fs::weakly_canonical(r.path), into = fs::weakly_canonical(target);
+    const auto [end, unused] = std::mismatch(from.begin(), from.end(), into.begin(), into.end());
+    if (end == from.end()) {
+      throw klab::IoError("--to " + vm["to"].as<std::string>() + ": is inside run " + r.name + "; nothing copied");
+    }
+    if (auto owner = klab::RunLock::holder(r.path)) {
+      throw klab::IoError("run " + r.name + " is being written by " + owner->describe() + "; copy it when it has finished");
+    }
+    const fs::path tmp = target.parent_path() / (".copying-" + r.name);
     fs::create_directories(target.parent_path());
-    fs::copy(r.path, target, fs::copy_options::recursive);
+    fs::remove_all(tmp);
+    fs::copy(r.path, tmp, fs::copy_options::recursive);
+    fs::remove(tmp / klab::kRunLockFile);
+    fs::rename(tmp, target);  // the copy appears whole or not at all
     std::cout << "copied " << r.path.string() << " -> " << target.string() << "\n";
     return klab::cli::kExitOk;
   }
   const bool dry = vm.count("dry-run") > 0, yes = vm.count("yes") > 0;
   if (vm.count("delete")) {
     const auto& r = find_run(runs, vm["delete"].as<std::string>());
+    if (r.fields.contains("owner")) {
+      throw klab::IoError("run " + r.name + " is being written by " + r.fields["owner"].get<std::string>() +
+                          "; nothing deleted (stop that process first)");
+    }
     std::cout << (dry ? "would delete " : "delete ") << r.path.string() << " (" << cell(r.fields, "status") << ")\n";
     if (dry) return klab::cli::kExitOk;
     if (!confirm("Delete this run?", yes)) {
       std::cout << "nothing deleted\n";
       return klab::cli::kExitOk;
     }
-    fs::remove_all(r.path);
+    std::string why;
+    if (!delete_run(r, why)) throw klab::IoError("run " + r.name + ": " + why + "; nothing deleted");
     return klab::cli::kExitOk;
   }
   if (vm.count("prune")) {
     if (filters.empty() && !vm.count("older-than") && !vm.count("keep-best")) {
       throw klab::cli::UsageError("--prune needs a selection: --filter, --older-than or --keep-best");
     }
+    // Prune touches only runs it can read, and never one a live process is writing; it says
+    // what it passed over. An unreadable run goes only when asked for by --filter status=unreadable.
+    const bool unreadable_asked = std::any_of(filters.begin(), filters.end(), [](const klab::RunFilter& f) {
+      return f.field == "status" && f.op == "=" && f.value == "unreadable";
+    });
     std::vector<klab::RunRecord> chosen;
+    std::vector<std::string> skipped;
     for (const auto& r : runs) {
       if (!selected(r)) continue;
-      if (vm.count("older-than") && days_since(cell(r.fields, "created")) < vm["older-than"].as<int>()) continue;
+      if (vm.count("older-than") && days_since(cell(r.fields, "created")) < older_than) continue;
+      if (r.fields.contains("owner")) {
+        skipped.push_back(r.name + ": being written by " + r.fields["owner"].get<std::string>());
+        continue;
+      }
+      if (r.fields["status"] == "unreadable" && !unreadable_asked) {
+        skipped.push_back(r.name + ": unreadable (" + (r.problems.empty() ? "no status" : r.problems.front()) +
+                          "); select it with --filter status=unreadable");
+        continue;
+      }
       chosen.push_back(r);
+    }
+    for (const auto& name : klab::TrainingManager::other_folders(out_dir)) {
+      skipped.push_back(name + "/: not a run (no metadata.json)");
     }
     std::vector<klab::RunRecord> keep;
     if (vm.count("keep-best")) {
       const std::string metric = vm.count("sort") ? vm["sort"].as<std::string>() : "mae";
       klab::sort_runs(chosen, metric);
-      const std::size_t n = std::min(vm["keep-best"].as<std::size_t>(), chosen.size());
+      const std::size_t n = std::min(static_cast<std::size_t>(keep_best), chosen.size());
       std::size_t kept = 0;
       std::vector<klab::RunRecord> rest;
       for (auto& r : chosen) {
@@ -263,6 +359,7 @@ int run(int argc, char** argv) {
       chosen = rest;
     }
     for (const auto& r : keep) std::cout << "keep   " << r.name << "\n";
+    for (const auto& why : skipped) std::cout << "skip   " << why << "\n";
     for (const auto& r : chosen) std::cout << (dry ? "would delete " : "delete ") << r.name << " (" << cell(r.fields, "status") << ")\n";
     if (chosen.empty()) {
       std::cout << "nothing to delete\n";
@@ -273,8 +370,16 @@ int run(int argc, char** argv) {
       std::cout << "nothing deleted\n";
       return klab::cli::kExitOk;
     }
-    for (const auto& r : chosen) fs::remove_all(r.path);
-    std::cout << "deleted " << chosen.size() << " run(s)\n";
+    std::size_t deleted = 0;
+    for (const auto& r : chosen) {
+      std::string why;
+      if (delete_run(r, why)) {
+        ++deleted;
+      } else {
+        std::cout << "skip   " << r.name << ": " << why << "\n";
+      }
+    }
+    std::cout << "deleted " << deleted << " run(s)\n";
     return klab::cli::kExitOk;
   }
 
@@ -301,7 +406,7 @@ int run(int argc, char** argv) {
   }
   if (vm.count("sort")) klab::sort_runs(shown, vm["sort"].as<std::string>(), vm.count("reverse") > 0);
   else if (vm.count("reverse")) std::reverse(shown.begin(), shown.end());
-  if (vm.count("limit") && shown.size() > vm["limit"].as<std::size_t>()) shown.resize(vm["limit"].as<std::size_t>());
+  if (vm.count("limit") && shown.size() > static_cast<std::size_t>(limit)) shown.resize(static_cast<std::size_t>(limit));
 
   if (vm.count("json")) {
     nlohmann::json out = nlohmann::json::array();

@@ -10,6 +10,8 @@
 #include <boost/program_options.hpp>
 
 #include "cli/options.h"
+#include "data/dates.h"
+#include "klab/symbols.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
 
@@ -23,7 +25,10 @@ int run(int argc, char** argv) {
   options.add_options()
       ("help,h", "show this help")
       ("run", po::value<std::string>(), "the run (name under --output-dir, or a path)")
-      ("best-by", po::value<std::string>(), "use the completed run with the best METRIC (mae, rmse, r2, ...)")
+      ("best-by", po::value<std::string>(),
+       "use the completed run, trained on the symbol(s), with the best METRIC (mae_vs_baseline, mape, "
+       "direction_accuracy, r2; mae and rmse rank by their scale-free stand-ins)")
+      ("price-metric", "with --best-by mae/rmse: rank by the price-unit metric itself")
       ("filter", po::value<std::vector<std::string>>()->composing(), "with --best-by: list_runs filters")
       ("symbol,s", po::value<std::vector<std::string>>()->composing(), "symbol(s) to predict (repeatable)")
       ("date", po::value<std::string>()->default_value(""), "predict as of this date (default: the latest bar)")
@@ -39,6 +44,18 @@ int run(int argc, char** argv) {
   if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
   if (!vm.count("symbol")) throw klab::cli::UsageError("--symbol is required");
   if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
+  // One date parser for every tool (data/dates.h), checked before anything is loaded.
+  const std::string date = klab::require_date(vm["date"].as<std::string>(), "--date");
+  const std::string from = vm.count("from") ? klab::require_date(vm["from"].as<std::string>(), "--from", false) : "";
+  const std::string to = klab::require_date(vm["to"].as<std::string>(), "--to");
+  if (!date.empty() && vm.count("from")) throw klab::cli::UsageError("--date and --from/--to: give one or the other");
+  if (!to.empty() && !vm.count("from")) throw klab::cli::UsageError("--to needs --from");
+  klab::require_ordered(from, to, "--from", "--to");
+  std::vector<std::string> symbols;
+  for (const auto& s : vm["symbol"].as<std::vector<std::string>>()) {
+    const auto code = klab::normalize_symbol(s);
+    symbols.push_back(code ? *code : s);
+  }
   const fs::path out_dir = vm["output-dir"].as<std::string>();
   const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
@@ -51,7 +68,12 @@ int run(int argc, char** argv) {
   } else {
     std::vector<std::string> filters;
     if (vm.count("filter")) filters = vm["filter"].as<std::vector<std::string>>();
-    run_dir = klab::best_run(out_dir, vm["best-by"].as<std::string>(), filters);
+    const auto choice = klab::choose_best_run(out_dir, vm["best-by"].as<std::string>(), filters, symbols,
+                                              vm.count("price-metric") > 0);
+    run_dir = choice.path;
+    std::cerr << "best by " << choice.metric << ": " << run_dir.filename().string() << " (" << choice.metric << " "
+              << choice.value << " on " << choice.test_samples << " test windows)\n";
+    for (const auto& note : choice.notes) std::cerr << "note: " << note << "\n";
   }
   auto engine = klab::PredictionEngine::from_run(run_dir, registry);
   if (vm.count("source")) {
@@ -60,13 +82,17 @@ int run(int argc, char** argv) {
 
   std::vector<klab::Prediction> predictions;
   std::vector<std::string> errors;
-  for (const auto& symbol : vm["symbol"].as<std::vector<std::string>>()) {
+  for (const auto& symbol : symbols) {
     try {
       if (vm.count("from")) {
-        auto range = engine.predict_range(symbol, vm["from"].as<std::string>(), vm["to"].as<std::string>());
+        auto range = engine.predict_range(symbol, from, to);
+        if (range.empty()) {
+          throw klab::DataError("symbol " + symbol + ": no trading day with a full window from " + from +
+                                (to.empty() ? std::string() : " to " + to));
+        }
         predictions.insert(predictions.end(), range.begin(), range.end());
       } else {
-        predictions.push_back(engine.predict(symbol, vm["date"].as<std::string>()));
+        predictions.push_back(engine.predict(symbol, date));
       }
     } catch (const klab::Error& e) {
       errors.push_back(e.what());

@@ -7,8 +7,18 @@
 //   GET  /model       the loaded run: model, features, target, metrics
 //   POST /predict     {"symbol": "600519"[, "date": "2021-12-31"]} or {"symbols": [...]}
 //   POST /reload      {} (the same selection again: a newer best run, new weights) or {"run": "NAME"}
-// JSON in and out; bad requests get 4xx with {"error": "..."}.
+//                     (NAME: a run under --output-dir; paths are refused)
+// JSON in and out; every error, unknown paths and bodies over the limit (413) included, is a 4xx
+// or 5xx with a one-line {"error": "..."}.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <regex>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -17,6 +27,7 @@
 #include <httplib.h>
 
 #include "cli/options.h"
+#include "data/dates.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
 
@@ -35,14 +46,45 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump(2) + "\n", "application/json");
 }
 
+// Errors from deep inside (LibTorch's carry a C++ stack trace) travel as their first line.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+constexpr std::size_t kMaxBodyBytes = 1 << 20;  // 1 MiB: thousands of symbols fit
+
+// Why `port` on `host` cannot be listened on ("" when it can): probed with a plain socket, so a
+// port another server holds is refused instead of shared (httplib sets SO_REUSEPORT).
+std::string port_problem(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return "";  // a name or IPv6: httplib decides
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  std::string problem;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    problem = errno == EADDRINUSE ? "port in use" : std::strerror(errno);
+  }
+  ::close(fd);
+  return problem;
+}
+
 struct Selection {
   fs::path output_dir;
   std::string run;                   // fixed run, or "" for best-by
   std::string metric;
   std::vector<std::string> filters;
   fs::path resolve(const std::string& requested) const {
-    const std::string name = requested.empty() ? run : requested;
-    if (!name.empty()) return fs::is_directory(name) ? fs::path(name) : output_dir / name;
+    if (!requested.empty()) {
+      // Over HTTP only a run's name: no paths, so the service reveals nothing of the disk.
+      static const std::regex name("[A-Za-z0-9_][A-Za-z0-9_.-]*");
+      if (!std::regex_match(requested, name) || !fs::is_regular_file(output_dir / requested / "metadata.json")) {
+        throw klab::IoError("no run named \"" + requested + "\" in the output folder");
+      }
+      return output_dir / requested;
+    }
+    if (!run.empty()) return fs::is_directory(run) ? fs::path(run) : output_dir / run;
     return klab::best_run(output_dir, metric, filters);
   }
 };
@@ -60,11 +102,22 @@ int run(int argc, char** argv) {
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder")
       ("source", po::value<std::string>(), "data-source plugin instead of the run's")
       ("options", po::value<std::string>(), "its options as JSON")
-      ("threads", po::value<int>()->default_value(4), "HTTP worker threads");
+      ("threads", po::value<int>()->default_value(16), "HTTP worker threads (1-256; idle keep-alive connections hold one each for up to 1 s)");
   po::variables_map vm;
   if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
   if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
+  const int requested_port = vm["port"].as<int>();
+  if (requested_port < 0 || requested_port > 65535) {
+    throw klab::cli::UsageError("--port " + std::to_string(requested_port) + ": must be 0-65535 (0: any free port)");
+  }
+  const int threads = vm["threads"].as<int>();
+  if (threads < 1 || threads > 256) throw klab::cli::UsageError("--threads " + std::to_string(threads) + ": must be 1-256");
+  const std::string host = vm["host"].as<std::string>();
+  if (requested_port != 0) {
+    const std::string problem = port_problem(host, requested_port);
+    if (!problem.empty()) throw klab::IoError("cannot listen on " + host + ":" + std::to_string(requested_port) + ": " + problem);
+  }
   const std::vector<std::filesystem::path> dirs = klab::cli::plugin_dirs(vm);
   klab::PluginRegistry registry;
   registry.discover(dirs);
@@ -82,7 +135,17 @@ int run(int argc, char** argv) {
   std::mutex mutex;  // one prediction at a time: the model and the data source are not shared-safe
 
   httplib::Server server;
-  server.new_task_queue = [&] { return new httplib::ThreadPool(static_cast<size_t>(std::max(1, vm["threads"].as<int>()))); };
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // An idle keep-alive connection holds a worker: let it go after a second so idle clients
+  // cannot starve /health and /predict.
+  server.set_keep_alive_timeout(1);
+  server.set_read_timeout(5, 0);
+  server.set_payload_max_length(kMaxBodyBytes);
+  // Only SO_REUSEADDR: with httplib's SO_REUSEPORT a second server on the port would share it.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mutex);
     reply(res, 200, {{"status", "ok"}, {"run", engine->run_name()}});
@@ -105,7 +168,12 @@ int run(int argc, char** argv) {
       }
     }
     if (body.contains("date") && !body["date"].is_string()) return reply(res, 400, {{"error", "'date' must be a string YYYY-MM-DD"}});
-    const std::string date = body.value("date", "");
+    std::string date;
+    try {
+      date = klab::require_date(body.value("date", ""), "date");
+    } catch (const klab::ConfigError& e) {
+      return reply(res, 400, {{"error", e.what()}});
+    }
     const bool batch = body.contains("symbols");
     std::vector<std::string> symbols;
     if (batch == body.contains("symbol")) return reply(res, 400, {{"error", "give 'symbol' or 'symbols'"}});
@@ -131,8 +199,8 @@ int run(int argc, char** argv) {
         if (!batch) return reply(res, 422, {{"error", e.what()}});
         out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
       } catch (const std::exception& e) {
-        if (!batch) return reply(res, 500, {{"error", e.what()}});
-        out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
+        if (!batch) return reply(res, 500, {{"error", first_line(e.what())}});
+        out["errors"].push_back({{"symbol", symbol}, {"error", first_line(e.what())}});
       }
     }
     reply(res, 200, out);
@@ -149,6 +217,9 @@ int run(int argc, char** argv) {
     if (!body.is_object() || (body.contains("run") && !body["run"].is_string())) {
       return reply(res, 400, {{"error", "expected {} or {\"run\": \"NAME\"}"}});
     }
+    for (const auto& [key, value] : body.items()) {
+      if (key != "run") return reply(res, 400, {{"error", "unknown key '" + key + "' (run)"}});
+    }
     try {
       auto fresh = open_engine(body.value("run", ""));  // built outside the lock: requests go on
       std::lock_guard<std::mutex> lock(mutex);
@@ -157,25 +228,43 @@ int run(int argc, char** argv) {
       std::cout << "reloaded: " << previous << " -> " << engine->run_name() << std::endl;
       reply(res, 200, {{"run", engine->run_name()}, {"previous", previous}});
     } catch (const std::exception& e) {
-      reply(res, 409, {{"error", std::string("reload failed, still serving the previous run: ") + e.what()}});
+      reply(res, 409, {{"error", "reload failed, still serving the previous run: " + first_line(e.what())}});
     }
   });
+  // Whatever httplib answers by itself (unknown path, wrong method, body too large) is JSON too.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
+    std::string message;
+    const bool known = req.path == "/health" || req.path == "/model" || req.path == "/predict" || req.path == "/reload";
+    if (res.status == 404 && known) {
+      res.status = 405;
+      message = req.method + " " + req.path + ": use " + (req.path == "/predict" || req.path == "/reload" ? "POST" : "GET");
+    } else if (res.status == 404) {
+      message = "no such endpoint: " + req.method + " " + req.path + " (GET /health, GET /model, POST /predict, POST /reload)";
+    } else if (res.status == 413) {
+      message = "request body over the limit of " + std::to_string(kMaxBodyBytes) + " bytes";
+    } else {
+      message = "HTTP " + std::to_string(res.status);
+    }
+    reply(res, res.status, {{"error", message}});
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
       if (ep) std::rethrow_exception(ep);
     } catch (const std::exception& e) {
-      reply(res, 500, {{"error", e.what()}});
+      reply(res, 500, {{"error", first_line(e.what())}});
     }
   });
 
-  const std::string host = vm["host"].as<std::string>();
-  int port = vm["port"].as<int>();
+  int port = requested_port;
   if (port == 0) {
     port = server.bind_to_any_port(host);
   } else if (!server.bind_to_port(host, port)) {
     port = -1;
   }
-  if (port < 0) throw klab::IoError("cannot listen on " + host + ":" + std::to_string(vm["port"].as<int>()));
+  if (port < 0) throw klab::IoError("cannot listen on " + host + ":" + std::to_string(requested_port) + ": port in use or not permitted");
   g_server = &server;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "config/experiment.h"
 #include "plugins/registry.h"
+#include "runs/run_index.h"
 #include "sweep/runner.h"
 #include "sweep/sweep_spec.h"
 #include "train/trainer.h"
@@ -27,8 +28,11 @@ namespace po = boost::program_options;
 namespace {
 
 void print_summary(const klab::RunResult& r, std::ostream& out) {
+  // Fixed precision, whatever an earlier progress line left on the stream.
+  std::ostringstream best;
+  best << std::fixed << std::setprecision(6) << r.best_val_loss;
   out << "run: " << r.run_dir.string() << "  (" << r.status << ", " << r.epochs_trained
-      << " epochs, best epoch " << r.best_epoch << ", best val_loss " << r.best_val_loss << ")\n";
+      << " epochs, best epoch " << r.best_epoch << ", best val_loss " << best.str() << ")\n";
   const auto& e = r.eval;
   auto line = [&](const char* label, const nlohmann::json& m, bool with_direction) {
     out << std::fixed << std::setprecision(4) << "  " << std::left << std::setw(24) << label << "mae "
@@ -39,6 +43,10 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
   };
   out << "test set: " << e.value("test_samples", 0) << " windows from " << e.value("test_start", "") << ", "
       << e.value("prices", "") << " prices\n";
+  if (e.value("test_samples", 0.0) < klab::kSmallTestSet) {
+    out << "  note: fewer than " << static_cast<int>(klab::kSmallTestSet)
+        << " test windows: these metrics say little (list_runs flags the run)\n";
+  }
   line("model", e, true);
   if (e.contains("baseline")) line("baseline (persistence)", e["baseline"], false);
   if (e.contains("beats_baseline")) {

@@ -61,6 +61,15 @@ server_pid=$!
 for _ in $(seq 1 100); do grep -q "serving run" "$work/serve.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
 [ -n "$port" ] || { cat "$work/serve.log"; fail "serve did not start"; }
+# A second server on the same port is refused (no SO_REUSEPORT sharing); ports are validated.
+msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port "$port" 2>&1) && fail "a second serve on port $port must fail"
+echo "$msg" | grep -q "cannot listen on 127.0.0.1:$port: port in use" || fail "port in use message: $msg"
+msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 70000 2>&1) && fail "--port 70000 must fail"
+echo "$msg" | grep -q -- "--port 70000: must be 0-65535" || fail "bad port message: $msg"
+# A run with corrupt weights, to reload into.
+cp -r "$work/out/$lstm" "$work/out/corrupt_weights"
+head -c 100 "$work/out/$lstm/model/pytorch_model.bin" > "$work/out/corrupt_weights/model/pytorch_model.bin"
+mkdir -p "$work/out/not_a_run"
 python3 - "$port" "$work/cli.json" "$lstm" "$gru" <<'PY' || exit 1
 import json, sys, urllib.request, urllib.error
 port, cli, lstm, gru = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
@@ -93,7 +102,38 @@ s, h = call("GET", "/health"); assert h["run"] == gru, h
 s, r = call("POST", "/reload", {"run": "no_such_run"}); assert s == 409 and "still serving" in r["error"], (s, r)
 s, h = call("GET", "/health"); assert h["run"] == gru, h
 s, r = call("POST", "/reload", {}); assert s == 200 and r["run"] == lstm, r   # the --run selection again
-print("PASS: HTTP service: health, model, predict (single, batch), 404, 422, 400s, reload")
+
+# /reload takes only names of runs under the output folder, refuses unknown keys, and a broken
+# run's error is one line.
+for bad in ["/etc", "..", "../out", "/tmp", "not_a_run"]:
+    s, r = call("POST", "/reload", {"run": bad})
+    assert s == 409 and r["error"].endswith(f'no run named "{bad}" in the output folder'), (bad, s, r)
+s, r = call("POST", "/reload", {"Run": gru}); assert s == 400 and "unknown key 'Run'" in r["error"], (s, r)
+s, r = call("POST", "/reload", {"run": "corrupt_weights"})
+assert s == 409 and "\n" not in r["error"] and "still serving" in r["error"], (s, r)
+s, h = call("GET", "/health"); assert h["run"] == lstm, h
+# Every error is JSON: unknown paths, wrong methods, bodies over the limit.
+s, r = call("GET", "/nowhere"); assert s == 404 and "no such endpoint" in r["error"], (s, r)
+s, r = call("GET", "/predict"); assert s == 405 and "use POST" in r["error"], (s, r)
+s, r = call("POST", "/health", {}); assert s == 405 and "use GET" in r["error"], (s, r)
+s, r = call("POST", "/predict", raw=b"{" + b" " * (2 << 20) + b"}"); assert s == 413 and "limit" in r["error"], (s, r)
+# One strict date parser.
+for bad in ["2021-13-45", "yesterday", "2021-02-30", "2021-1-5"]:
+    s, r = call("POST", "/predict", {"symbol": "600519", "date": bad})
+    assert s == 400 and "expected a date YYYY-MM-DD" in r["error"], (bad, s, r)
+# Idle keep-alive connections do not starve the workers.
+import http.client, time
+idle = []
+for _ in range(20):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    c.request("GET", "/health"); c.getresponse().read()
+    idle.append(c)   # kept open, idle
+started = time.monotonic()
+s, h = call("GET", "/health")
+waited = time.monotonic() - started
+assert s == 200 and waited < 3.0, f"/health took {waited:.2f} s behind 20 idle connections"
+for c in idle: c.close()
+print("PASS: HTTP service: health, model, predict (single, batch), 404, 405, 413, 422, 400s, reload, idle connections")
 PY
 kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 grep -q "stopped" "$work/serve.log" || fail "serve did not stop cleanly"

@@ -21,3 +21,13 @@ assert "lstm.weight_ih_l0" in state and "fc.weight" in state, list(state)
 assert len(json.load(open(run + "/logs/metrics.json"))) == 5
 print("PASS: train_with_manager wrote a complete run:", meta["run_name"])
 PY
+# The run predicts: the example saves experiment.json beside scaler.json.
+"$build/bin/predict" --output-dir "$work/out" --run "$(basename "$run")" --symbol 000001 --json > "$work/predict.json"
+/usr/bin/python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["predictions"][0]; assert p["symbol"]=="000001" and p["predicted_close"]>0, p' "$work/predict.json"
+# A run without experiment.json says what prediction needs.
+rm "$run/experiment.json"
+if msg=$("$build/bin/predict" --output-dir "$work/out" --run "$(basename "$run")" --symbol 000001 2>&1); then
+  echo "FAIL: predict without experiment.json must fail"; exit 1
+fi
+echo "$msg" | grep -q "has no experiment.json: prediction needs the pipeline" || { echo "FAIL: message: $msg"; exit 1; }
+echo "PASS: a TrainingManager run of your own predicts"

@@ -178,6 +178,9 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   }
   spec.output_dir = top.text("output_dir", spec.output_dir);
   if (sweep_allowed) top.get("sweep");  // validated by the sweep expander
+  // A misspelt section (modle:) is named as such, before any "missing section" message.
+  for (const char* key : {"data", "features", "target", "model", "train"}) top.get(key);
+  top.finish();
 
   // --- data -------------------------------------------------------------------------------
   if (!top.has("data")) throw ConfigError(file + ": missing section 'data'");
@@ -187,6 +190,16 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   if (options && !options.IsNull()) {
     if (!options.IsMap()) data.fail(options, "options", "expected a mapping of the source's options");
     spec.source_options = yaml_to_json(options);
+  }
+  // A relative data path is resolved once, against the folder the experiment is started from,
+  // and kept as written beside it: a run predicts from any folder, and a moved checkout finds
+  // its data again through the path as written (PredictionEngine tries both).
+  spec.path_as_given = data.text("path_as_given", "");
+  auto path = spec.source_options.find("path");
+  if (path != spec.source_options.end() && path->is_string() && !path->get<std::string>().empty() &&
+      std::filesystem::path(path->get<std::string>()).is_relative()) {
+    spec.path_as_given = path->get<std::string>();
+    *path = std::filesystem::absolute(spec.path_as_given).lexically_normal().string();
   }
   YAML::Node one = data.get("symbol"), many = data.get("symbols");
   if (one && many) data.fail(many, "symbols", "give either symbol or symbols, not both");
@@ -340,6 +353,7 @@ nlohmann::json ExperimentSpec::to_json() const {
                          {"start_date", start_date}, {"end_date", end_date},
                          {"split", split_json},     {"adjust", adjust},
                          {"scaler", scaler},        {"max_gap_days", max_gap_days}};
+  if (!path_as_given.empty()) data["path_as_given"] = path_as_given;
   if (multi_symbol) {
     data["symbols"] = symbols;
   } else {

@@ -47,7 +47,8 @@ struct ExperimentSpec {
   std::string file;  // where it came from, for messages
   // data
   std::string source = "sqlite";
-  nlohmann::json source_options = nlohmann::json::object();
+  nlohmann::json source_options = nlohmann::json::object();  // a relative options.path made absolute once, at load
+  std::string path_as_given;  // options.path as the user wrote it, when it was relative (data.path_as_given)
   std::vector<std::string> symbols;  // one = a single-stock run; ["all"] = every listed symbol
   bool multi_symbol = false;         // written as `symbols:` (even with one entry)
   std::string start_date, end_date;

@@ -11,32 +11,6 @@
 
 namespace klab {
 
-long days_from_iso(const std::string& iso) {
-  // Howard Hinnant's days_from_civil.
-  int y = std::stoi(iso.substr(0, 4));
-  const unsigned m = static_cast<unsigned>(std::stoi(iso.substr(5, 2)));
-  const unsigned d = static_cast<unsigned>(std::stoi(iso.substr(8, 2)));
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long>(doe) - 719468;
-}
-
-std::string iso_from_days(long days) {
-  // Howard Hinnant's civil_from_days.
-  const long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long y = static_cast<long>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", y, m, d);
-  return buf;
-}
 
 namespace {
 
@@ -97,7 +71,13 @@ Scaler Scaler::from_json(const nlohmann::json& j) {
     s.scale = j.at("scale").get<std::vector<double>>();
     s.target_center = j.at("target_center").get<double>();
     s.target_scale = j.at("target_scale").get<double>();
-    if (s.center.size() != s.scale.size()) throw DataError("center and scale differ in length");
+    if (s.center.size() != s.scale.size()) throw DataError("scaler: center and scale differ in length");
+    // JSON has no infinity: a non-finite value was written as null and fails the get above;
+    // a zero scale would divide by zero.
+    for (double v : s.scale) {
+      if (!(v > 0)) throw DataError("scaler: a scale of " + std::to_string(v) + " is not positive");
+    }
+    if (!(s.target_scale > 0)) throw DataError("scaler: target_scale is not positive");
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw DataError(std::string("scaler: malformed: ") + e.what());
@@ -242,12 +222,22 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   }
 
   ds.scaler_.kind = spec.scaler;
+  // A scale that overflows (absurd prices such as 1e290 square to infinity) would train on NaN
+  // and write null into scaler.json: refuse the data instead, naming the feature.
+  auto check = [&](const std::string& what, double center, double scale) {
+    if (!std::isfinite(center) || !std::isfinite(scale) || scale <= 0) {
+      throw DataError("scaler: " + what + " has no finite scale on the training rows (center " + std::to_string(center) +
+                      ", scale " + std::to_string(scale) + "); check the data for absurd or corrupt prices");
+    }
+  };
   for (std::size_t j = 0; j < F; ++j) {
     auto [center, scale] = fit_one(train_values[j], spec.scaler);
+    check("feature " + spec.features[j], center, scale);
     ds.scaler_.center.push_back(center);
     ds.scaler_.scale.push_back(scale);
   }
   std::tie(ds.scaler_.target_center, ds.scaler_.target_scale) = fit_one(train_targets, spec.scaler);
+  check("the target (" + spec.target_kind + ")", ds.scaler_.target_center, ds.scaler_.target_scale);
 
   for (auto& s : raw) {
     SymbolSeries out;

@@ -8,6 +8,8 @@
 // before the validation period) and saved with the run for prediction.
 #pragma once
 
+#include "data/dates.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -109,9 +111,5 @@ class Dataset {
   std::size_t raw_rows_ = 0, dropped_warmup_ = 0, skipped_gap_windows_ = 0;
   std::string val_start_, test_start_;
 };
-
-// Days since 1970-01-01 of an ISO date (proleptic Gregorian), and back.
-long days_from_iso(const std::string& iso);
-std::string iso_from_days(long days);
 
 }  // namespace klab

@@ -25,6 +25,21 @@ bool same_bar(const Bar& a, const Bar& b) {
          a.adj_factor == b.adj_factor;
 }
 
+// One series holds one kind of prices: raw prices with pre_close (factors derived from them)
+// or a pre-adjusted export. Mixing them would silently rewrite the series.
+void check_same_kind(KlineStore& store, const std::string& symbol, bool has_pre_close, const std::string& file) {
+  const std::string kind = has_pre_close ? "none" : "forward";
+  const std::string stored = store.stored_adjustment(symbol);
+  if (!stored.empty() && stored != kind) {
+    auto describe = [](const std::string& k) {
+      return k == "none" ? std::string("raw prices with pre_close") : k + "-adjusted prices";
+    };
+    throw DataError(file + ": symbol " + symbol + ": the database holds " + describe(stored) + ", this file has " +
+                    describe(kind) + "; klab does not mix them in one series (import it into another database, "
+                    "or export raw prices with pre_close)");
+  }
+}
+
 // Merges one symbol's parsed rows into the store; returns the counts for those rows.
 ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
                            const std::vector<const KlineRow*>& rows, bool has_pre_close) {
@@ -40,9 +55,9 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
   series.reserve(merged.size());
   for (auto& [date, bar] : merged) series.push_back(bar);
   if (has_pre_close) {
-    derive_adj_factors(series);
+    derive_adj_factors(series);  // over the whole merged series, never the file's part alone
   } else {
-    for (auto& b : series) b.adj_factor = 1.0;
+    for (auto& b : series) b.adj_factor = 1.0;  // a forward-adjusted export: prices are final
   }
 
   std::vector<Bar> inserts, updates;
@@ -91,6 +106,8 @@ ImportReport import_kline_files(
       result.rejections = std::move(parsed.rejected);
       std::map<std::string, std::vector<const KlineRow*>> by_symbol;
       for (const auto& row : parsed.rows) by_symbol[row.symbol].push_back(&row);
+      // Every symbol is checked before any is written: a refused file changes nothing.
+      for (const auto& [symbol, rows] : by_symbol) check_same_kind(store, symbol, parsed.has_pre_close, result.path);
       for (const auto& [symbol, rows] : by_symbol) {
         result.symbols.push_back(symbol);
         result.counts += import_symbol(store, symbol, rows, parsed.has_pre_close);

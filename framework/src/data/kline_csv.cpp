@@ -96,25 +96,6 @@ const char* format_name(KlineFormat format) {
   return "?";
 }
 
-std::string normalize_date(const std::string& text) {
-  std::string digits;
-  if (text.size() == 8) {
-    digits = text;
-  } else if (text.size() == 10 && (text[4] == '-' || text[4] == '/') && text[7] == text[4]) {
-    digits = text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2);
-  } else {
-    return "";
-  }
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return "";
-  int y = std::stoi(digits.substr(0, 4)), m = std::stoi(digits.substr(4, 2)), d = std::stoi(digits.substr(6, 2));
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return "";
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  int days = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-  if (d > days) return "";
-  return digits.substr(0, 4) + "-" + digits.substr(4, 2) + "-" + digits.substr(6, 2);
-}
-
 KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw DataError(file.string() + ": cannot open");

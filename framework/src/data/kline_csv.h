@@ -9,6 +9,8 @@
 // Compiled into libklab and into csv.so (no Torch, no database).
 #pragma once
 
+#include "data/dates.h"
+
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -48,7 +50,5 @@ struct KlineFile {
 // symbol column (AkShare without 股票代码); if empty the file's stem is tried.
 KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol = "");
 
-// "2020-12-31", "20201231" or "2020/12/31" -> "2020-12-31" if it is a real calendar date, else "".
-std::string normalize_date(const std::string& text);
 
 }  // namespace klab

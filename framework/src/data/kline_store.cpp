@@ -36,6 +36,12 @@ class SqliteStore : public KlineStore {
     return out;
   }
 
+  std::string stored_adjustment(const std::string& symbol) override {
+    sqlite::Statement q(db_, "SELECT price_adjustment FROM stock_basic_info WHERE symbol = ?");
+    q.bind(1, symbol);
+    return q.step() ? q.text(0) : "";
+  }
+
   void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
              const std::vector<Bar>& updates) override {
     db_.exec("BEGIN IMMEDIATE");
@@ -58,7 +64,7 @@ class SqliteStore : public KlineStore {
           db_,
           "INSERT INTO stock_basic_info (symbol, name, exchange, list_date, last_date,"
           " price_adjustment) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(symbol) DO UPDATE SET"
-          " name = excluded.name, exchange = excluded.exchange, list_date = excluded.list_date,"
+          " name = CASE WHEN excluded.name = '' THEN stock_basic_info.name ELSE excluded.name END, exchange = excluded.exchange, list_date = excluded.list_date,"
           " last_date = excluded.last_date, price_adjustment = excluded.price_adjustment");
       upsert.bind(1, info.symbol).bind(2, info.name).bind(3, info.exchange).bind(4, info.list_date)
           .bind(5, info.last_date).bind(6, info.price_adjustment);
@@ -96,6 +102,18 @@ class MysqlStore : public KlineStore {
     return out;
   }
 
+  std::string stored_adjustment(const std::string& symbol) override {
+    try {
+      std::unique_ptr<sql::PreparedStatement> q(
+          connection_->prepareStatement("SELECT price_adjustment FROM stock_basic_info WHERE symbol = ?"));
+      q->setString(1, symbol);
+      std::unique_ptr<sql::ResultSet> rows(q->executeQuery());
+      return rows->next() ? std::string(rows->getString(1)) : std::string();
+    } catch (const sql::SQLException& e) {
+      throw mysql::query_error(settings_, e);
+    }
+  }
+
   void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
              const std::vector<Bar>& updates) override {
     try {
@@ -119,7 +137,7 @@ class MysqlStore : public KlineStore {
       std::unique_ptr<sql::PreparedStatement> upsert(connection_->prepareStatement(
           "INSERT INTO stock_basic_info (symbol, name, exchange, list_date, last_date,"
           " price_adjustment) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"
-          " name = VALUES(name), exchange = VALUES(exchange), list_date = VALUES(list_date),"
+          " name = IF(VALUES(name) = '', name, VALUES(name)), exchange = VALUES(exchange), list_date = VALUES(list_date),"
           " last_date = VALUES(last_date), price_adjustment = VALUES(price_adjustment)"));
       const std::string fields[] = {info.symbol, info.name, info.exchange, info.list_date,
                                     info.last_date, info.price_adjustment};

@@ -25,7 +25,10 @@ class KlineStore {
   virtual std::string describe() const = 0;  // never contains a password
   // Every stored bar of `symbol`, keyed by trade date.
   virtual std::map<std::string, Bar> existing_bars(const std::string& symbol) = 0;
-  // Inserts and updates one symbol's bars and its stock_basic_info row in one transaction.
+  // The price_adjustment recorded for `symbol` ("none", "forward"), "" when the symbol is new.
+  virtual std::string stored_adjustment(const std::string& symbol) = 0;
+  // Inserts and updates one symbol's bars and its stock_basic_info row in one transaction. An
+  // empty info.name keeps the name already stored.
   virtual void write(const SymbolRecord& info, const std::vector<Bar>& inserts,
                      const std::vector<Bar>& updates) = 0;
 };

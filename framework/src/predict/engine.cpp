@@ -1,5 +1,6 @@
 #include "predict/engine.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -76,12 +77,21 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
   registry_ = &registry;
   run_dir_ = run_dir;
   run_metadata_ = files::read_json(run_dir / "metadata.json");
-  run_name_ = run_metadata_.value("run_name", run_dir.filename().string());
-  if (run_metadata_.value("status", "") != "completed") {
-    throw IoError("run " + run_name_ + ": status is " + run_metadata_.value("status", "unknown") +
+  if (!run_metadata_.is_object()) throw IoError((run_dir / "metadata.json").string() + ": not a JSON object");
+  const auto name = run_metadata_.find("run_name");
+  run_name_ = name != run_metadata_.end() && name->is_string() ? name->get<std::string>() : run_dir.filename().string();
+  const auto status = run_metadata_.find("status");
+  if (status == run_metadata_.end() || *status != "completed") {
+    throw IoError("run " + run_name_ + ": status is " + (status == run_metadata_.end() ? "missing" : status->dump()) +
                   "; only a completed run can predict");
   }
   const fs::path experiment = run_dir / "experiment.json";
+  if (!fs::exists(experiment)) {
+    throw IoError("run " + run_name_ + " has no experiment.json: prediction needs the pipeline that made the weights "
+                  "(data source, features, seq_length, target, adjustment); a loop of your own saves it with "
+                  "manager.save_artifact(\"experiment.json\", spec.to_json()) beside scaler.json (see "
+                  "examples/train_with_manager.cpp)");
+  }
   spec_ = ExperimentSpec::from_json(files::read_json(experiment), experiment.string());
   const auto scaler_json = files::read_json(run_dir / "scaler.json");
   scaler_ = Scaler::from_json(scaler_json);
@@ -103,7 +113,22 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
 }
 
 DataSource& PredictionEngine::source() {
-  if (!source_) source_ = registry_->create_data_source(spec_.source, spec_.source_options.dump());
+  if (!source_) {
+    // The path resolved when the run was made; if that is gone (a copied checkout, another
+    // machine), the path as written, from the current folder.
+    nlohmann::json options = spec_.source_options;
+    auto path = options.find("path");
+    if (path != options.end() && path->is_string() && !fs::exists(path->get<std::string>())) {
+      if (!spec_.path_as_given.empty() && fs::exists(spec_.path_as_given)) {
+        *path = spec_.path_as_given;
+      } else {
+        throw DataError("run " + run_name_ + ": its data " + path->get<std::string>() +
+                        (spec_.path_as_given.empty() ? std::string() : " (written as " + spec_.path_as_given + ")") +
+                        " is not there; give the data with --source and --options");
+      }
+    }
+    source_ = registry_->create_data_source(spec_.source, options.dump());
+  }
   return *source_;
 }
 
@@ -246,23 +271,59 @@ nlohmann::json PredictionEngine::metadata() const {
           {"scaler", scaler_.kind},
           {"data_source", spec_.source},
           {"trained_on", spec_.symbols},
-          {"eval_metrics", run_metadata_.value("eval_metrics", nlohmann::json::object())},
-          {"created_at", run_metadata_.value("created_at", "")}};
+          {"eval_metrics", run_metadata_.contains("eval_metrics") ? run_metadata_["eval_metrics"] : nlohmann::json::object()},
+          {"created_at", run_metadata_.contains("created_at") ? run_metadata_["created_at"] : nlohmann::json("")}};
 }
 
-fs::path best_run(const fs::path& output_dir, const std::string& metric, const std::vector<std::string>& filters) {
+BestRunChoice choose_best_run(const fs::path& output_dir, const std::string& metric,
+                              const std::vector<std::string>& filters, const std::vector<std::string>& symbols,
+                              bool price_metric_ok) {
+  if (!is_known_field(metric)) {
+    throw ConfigError("--best-by " + metric + ": unknown metric (mae_vs_baseline, mape, direction_accuracy, r2, mae, ...)");
+  }
+  BestRunChoice choice;
+  choice.metric = metric;
+  if (is_price_metric(metric) && !price_metric_ok) {
+    choice.metric = scale_free_metric(metric);
+    choice.notes.push_back("ranked by " + choice.metric + " (" + metric + " / the persistence baseline's " + metric +
+                           " on the same test windows): " + metric +
+                           " itself is in price units and compares price levels, not models");
+  }
   auto runs = load_run_index(output_dir);
   std::vector<RunFilter> parsed{RunFilter::parse("status=completed")};
   for (const auto& f : filters) parsed.push_back(RunFilter::parse(f));
   std::vector<RunRecord> chosen;
+  std::size_t not_covering = 0, small = 0, without_metric = 0;
   for (auto& r : runs) {
-    bool ok = r.fields.contains(metric);
-    for (const auto& f : parsed) ok = ok && f.matches(r);
-    if (ok) chosen.push_back(r);
+    if (!std::all_of(parsed.begin(), parsed.end(), [&](const RunFilter& f) { return f.matches(r); })) continue;
+    if (!std::all_of(symbols.begin(), symbols.end(), [&](const std::string& s) { return r.covers(s); })) {
+      ++not_covering;
+    } else if (!r.fields.contains(choice.metric)) {
+      ++without_metric;
+    } else if (r.fields.value("small_test_set", false)) {
+      ++small;
+    } else {
+      chosen.push_back(r);
+    }
   }
-  if (chosen.empty()) throw IoError("no completed run in " + output_dir.string() + " matches the filters and has " + metric);
-  sort_runs(chosen, metric);
-  return chosen.front().path;
+  std::string left_out;
+  if (not_covering) left_out += ", " + std::to_string(not_covering) + " not trained on the symbol(s)";
+  if (small) left_out += ", " + std::to_string(small) + " with fewer than " + std::to_string(static_cast<int>(kSmallTestSet)) + " test windows";
+  if (without_metric) left_out += ", " + std::to_string(without_metric) + " without " + choice.metric;
+  if (chosen.empty()) {
+    throw IoError("no completed run in " + output_dir.string() + " qualifies for --best-by " + metric +
+                  (left_out.empty() ? std::string(" (none matches the filters)") : " (left out" + left_out + ")"));
+  }
+  if (!left_out.empty()) choice.notes.push_back("left out" + left_out);
+  sort_runs(chosen, choice.metric);
+  choice.path = chosen.front().path;
+  choice.value = chosen.front().fields[choice.metric].get<double>();
+  choice.test_samples = chosen.front().fields.value("test_samples", 0.0);
+  return choice;
+}
+
+fs::path best_run(const fs::path& output_dir, const std::string& metric, const std::vector<std::string>& filters) {
+  return choose_best_run(output_dir, metric, filters).path;
 }
 
 }  // namespace klab

@@ -106,9 +106,25 @@ class PredictionEngine {
   PluginRegistry* registry_ = nullptr;
 };
 
-// The run with the best value of `metric` among completed runs under output_dir that match
-// every filter ("model=lstm", "symbol=600519", ... as list_runs --filter). Throws IoError when
-// none qualifies.
+// How --best-by chose a run.
+struct BestRunChoice {
+  std::filesystem::path path;
+  std::string metric;  // the metric ranked by (a price metric becomes its scale-free stand-in)
+  double value = 0;
+  double test_samples = 0;
+  std::vector<std::string> notes;  // what was substituted or left out, for the user
+};
+
+// The completed run with the best value of `metric` among the runs under output_dir that match
+// every filter ("model=lstm", ... as list_runs --filter), cover every one of `symbols` (none:
+// any run), and were evaluated on at least kSmallTestSet windows. A price metric (mae, rmse)
+// ranks by its scale-free stand-in (mae_vs_baseline, ...) unless `price_metric_ok`: prices of
+// different stocks and periods are not comparable. Throws IoError when no run qualifies, saying
+// how many were left out and why.
+BestRunChoice choose_best_run(const std::filesystem::path& output_dir, const std::string& metric,
+                              const std::vector<std::string>& filters, const std::vector<std::string>& symbols = {},
+                              bool price_metric_ok = false);
+// choose_best_run(...).path with no symbols.
 std::filesystem::path best_run(const std::filesystem::path& output_dir, const std::string& metric,
                                const std::vector<std::string>& filters);
 

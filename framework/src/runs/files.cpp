@@ -70,7 +70,7 @@ nlohmann::json read_json(const fs::path& path) {
   const std::string text = read_text(path);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers out of range (1e400)
     throw IoError(path.string() + ": not valid JSON: " + e.what());
   }
 }

@@ -1,10 +1,12 @@
 #include "runs/run_index.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "klab/error.h"
 #include "runs/files.h"
+#include "runs/run_lock.h"
 #include "runs/training_manager.h"
 
 namespace klab {
@@ -15,11 +17,12 @@ namespace {
 
 const std::set<std::string>& numeric_fields() {
   static const std::set<std::string> f = {"epochs", "best_epoch", "mae", "rmse", "mape", "r2",
-                                          "direction_accuracy", "test_samples", "baseline_mae"};
+                                          "direction_accuracy", "test_samples", "baseline_mae", "baseline_rmse",
+                                          "mae_vs_baseline", "rmse_vs_baseline"};
   return f;
 }
 const std::set<std::string>& text_fields() {
-  static const std::set<std::string> f = {"name", "symbol", "model", "status", "created", "updated", "data_source", "error"};
+  static const std::set<std::string> f = {"name", "symbol", "model", "status", "created", "updated", "data_source", "error", "owner"};
   return f;
 }
 
@@ -33,7 +36,49 @@ nlohmann::json optional_json(const fs::path& path, std::vector<std::string>& pro
   }
 }
 
+// A text field of metadata.json; a value of another type is a problem named with the file, never
+// an exception that would hide every other run.
+std::string text_field(const nlohmann::json& m, const char* key, std::vector<std::string>& problems) {
+  const auto it = m.find(key);
+  if (it == m.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  problems.push_back(std::string("metadata.json: ") + key + " is " + it->dump() + ", not a string");
+  return "";
+}
+
+// A metric as a finite number, or nothing (with a problem when it is there but not one).
+void copy_metric(const nlohmann::json& from, const char* key, const char* file, nlohmann::json& fields,
+                 std::vector<std::string>& problems) {
+  if (!from.is_object()) return;
+  const auto it = from.find(key);
+  if (it == from.end() || it->is_null()) return;
+  if (it->is_number() && std::isfinite(it->get<double>())) {
+    fields[key] = *it;
+  } else {
+    problems.push_back(std::string(file) + ": " + key + " is " + it->dump() + ", not a finite number");
+  }
+}
+
 }  // namespace
+
+bool is_active_status(const std::string& status) {
+  return status == kStatusInitialized || status == kStatusPreparing || status == kStatusTraining;
+}
+
+bool RunRecord::covers(const std::string& symbol) const {
+  return std::find(symbols.begin(), symbols.end(), symbol) != symbols.end() ||
+         std::find(symbols.begin(), symbols.end(), "all") != symbols.end();
+}
+
+bool is_price_metric(const std::string& field) {
+  return field == "mae" || field == "rmse" || field == "baseline_mae" || field == "baseline_rmse";
+}
+
+std::string scale_free_metric(const std::string& field) {
+  if (field == "mae" || field == "baseline_mae") return "mae_vs_baseline";
+  if (field == "rmse" || field == "baseline_rmse") return "rmse_vs_baseline";
+  return field;
+}
 
 bool is_known_field(const std::string& field) { return numeric_fields().count(field) || text_fields().count(field); }
 
@@ -47,27 +92,68 @@ std::vector<RunRecord> load_run_index(const fs::path& output_dir) {
     const nlohmann::json& m = listing.metadata;
     auto& f = r.fields;
     f["name"] = r.name;
-    f["symbol"] = m.value("stock_symbol", "");
-    f["model"] = m.value("model_type", "");
-    f["status"] = listing.problem.empty() ? m.value("status", "unknown") : "unreadable";
-    f["created"] = m.value("created_at", "");
-    f["updated"] = m.value("updated_at", "");
-    f["data_source"] = m.value("data_source", "");
-    if (m.contains("error") && m["error"].is_string()) f["error"] = m["error"];
+    f["symbol"] = text_field(m, "stock_symbol", r.problems);
+    f["model"] = text_field(m, "model_type", r.problems);
+    const std::string status = text_field(m, "status", r.problems);
+    f["created"] = text_field(m, "created_at", r.problems);
+    f["updated"] = text_field(m, "updated_at", r.problems);
+    f["data_source"] = text_field(m, "data_source", r.problems);
+    const std::string error = text_field(m, "error", r.problems);
+    if (!error.empty()) f["error"] = error;
+    if (!listing.problem.empty() || status.empty()) {
+      if (listing.problem.empty() && r.problems.empty()) r.problems.push_back("metadata.json: no status");
+      f["status"] = "unreadable";
+    } else if (is_active_status(status)) {
+      // Being written: by a live process holding the run's lock, or by one that died (kill -9,
+      // a lost node) and left the status behind.
+      if (auto owner = RunLock::holder(r.path)) {
+        f["status"] = status;
+        f["owner"] = owner->describe();
+      } else {
+        f["status"] = kStatusInterrupted;
+        f["error"] = "the process writing it is gone (was " + status + "); resume with: sweep --resume " + r.name;
+      }
+    } else {
+      f["status"] = status;
+    }
     const auto args = optional_json(r.path / "model" / "training_args.json", r.problems);
     if (args.is_object()) {
-      if (args.contains("total_epochs_trained")) f["epochs"] = args["total_epochs_trained"];
-      if (args.contains("best_epoch")) f["best_epoch"] = args["best_epoch"];
+      copy_metric(args, "total_epochs_trained", "training_args.json", f, r.problems);
+      if (f.contains("total_epochs_trained")) f["epochs"] = f["total_epochs_trained"];
+      f.erase("total_epochs_trained");
+      copy_metric(args, "best_epoch", "training_args.json", f, r.problems);
     } else if (fs::exists(r.path / "logs" / "metrics.json")) {
       const auto log = optional_json(r.path / "logs" / "metrics.json", r.problems);
       if (log.is_array()) f["epochs"] = log.size();
     }
     const auto eval = optional_json(r.path / "results" / "eval_results.json", r.problems);
-    const nlohmann::json metrics = eval.is_object() ? eval : m.value("eval_metrics", nlohmann::json::object());
+    const auto stored = m.find("eval_metrics");
+    const nlohmann::json metrics = eval.is_object() ? eval : (stored != m.end() ? *stored : nlohmann::json::object());
+    const char* metrics_file = eval.is_object() ? "eval_results.json" : "metadata.json";
     for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy", "test_samples"}) {
-      if (metrics.is_object() && metrics.contains(k) && metrics[k].is_number()) f[k] = metrics[k];
+      copy_metric(metrics, k, metrics_file, f, r.problems);
     }
-    if (eval.is_object() && eval.contains("baseline") && eval["baseline"].contains("mae")) f["baseline_mae"] = eval["baseline"]["mae"];
+    if (eval.is_object() && eval.contains("baseline")) {
+      nlohmann::json baseline;
+      copy_metric(eval["baseline"], "mae", "eval_results.json baseline", baseline, r.problems);
+      copy_metric(eval["baseline"], "rmse", "eval_results.json baseline", baseline, r.problems);
+      for (const char* k : {"mae", "rmse"}) {
+        if (!baseline.contains(k)) continue;
+        f[std::string("baseline_") + k] = baseline[k];
+        if (f.contains(k) && baseline[k].get<double>() > 0) {
+          f[std::string(k) + "_vs_baseline"] = f[k].get<double>() / baseline[k].get<double>();
+        }
+      }
+    }
+    const auto symbols = m.find("stock_symbols");
+    if (symbols != m.end() && symbols->is_array()) {
+      for (const auto& s : *symbols) {
+        if (s.is_string()) r.symbols.push_back(s.get<std::string>());
+      }
+    } else if (!f["symbol"].get<std::string>().empty()) {
+      r.symbols.push_back(f["symbol"].get<std::string>());
+    }
+    if (f.contains("test_samples") && f["test_samples"].get<double>() < kSmallTestSet) f["small_test_set"] = true;
     out.push_back(std::move(r));
   }
   return out;

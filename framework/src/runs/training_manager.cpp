@@ -12,6 +12,7 @@
 
 #include "klab/error.h"
 #include "runs/files.h"
+#include "runs/run_lock.h"
 #include "runs/state_dict.h"
 
 namespace klab {
@@ -75,6 +76,7 @@ TrainingManager::TrainingManager(const std::string& stock_symbol, const std::str
     if (::mkdir(run_dir_.c_str(), 0755) == 0) break;
     if (errno != EEXIST || attempt > 1000) throw IoError(run_dir_.string() + ": cannot create the run folder");
   }
+  lock_ = RunLock::acquire(run_dir_);
   for (const char* sub : {"model", "checkpoints", "logs", "results"}) fs::create_directories(run_dir_ / sub);
   const std::string now = files::iso_now();
   metadata_ = {{"run_name", run_name_},
@@ -104,7 +106,16 @@ TrainingManager TrainingManager::load_run(const std::string& run_name_or_path, c
   m.run_dir_ = dir;
   m.output_dir_ = dir.parent_path();
   m.metadata_ = files::read_json(dir / "metadata.json");
-  m.run_name_ = m.metadata_.value("run_name", dir.filename().string());
+  const auto name = m.metadata_.find("run_name");
+  m.run_name_ = name != m.metadata_.end() && name->is_string() ? name->get<std::string>() : dir.filename().string();
+  return m;
+}
+
+TrainingManager TrainingManager::open_for_writing(const std::string& run_name_or_path, const fs::path& output_dir) {
+  TrainingManager m = load_run(run_name_or_path, output_dir);
+  m.lock_ = RunLock::acquire(m.run_dir_);
+  // Re-read under the lock: the previous writer may have finished between the two.
+  m.metadata_ = files::read_json(m.run_dir_ / "metadata.json");
   return m;
 }
 
@@ -115,6 +126,7 @@ std::vector<RunListing> TrainingManager::list_runs(const fs::path& output_dir) {
   for (const auto& item : fs::directory_iterator(output_dir, ec)) {
     if (!item.is_directory() || item.path().filename().string().rfind('.', 0) == 0) continue;
     if (item.path().filename() == "sweeps") continue;
+    if (!fs::exists(item.path() / "metadata.json", ec)) continue;  // not a run (a user's notes/, backups/)
     RunListing run;
     run.name = item.path().filename().string();
     run.path = item.path();
@@ -130,10 +142,24 @@ std::vector<RunListing> TrainingManager::list_runs(const fs::path& output_dir) {
     }
     runs.push_back(std::move(run));
   }
-  std::sort(runs.begin(), runs.end(), [](const RunListing& a, const RunListing& b) {
-    return a.metadata.value("created_at", std::string()) + a.name > b.metadata.value("created_at", std::string()) + b.name;
-  });
+  auto created = [](const RunListing& r) {
+    const auto it = r.metadata.find("created_at");
+    return (it != r.metadata.end() && it->is_string() ? it->get<std::string>() : std::string()) + r.name;
+  };
+  std::sort(runs.begin(), runs.end(), [&](const RunListing& a, const RunListing& b) { return created(a) > created(b); });
   return runs;
+}
+
+std::vector<std::string> TrainingManager::other_folders(const fs::path& output_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& item : fs::directory_iterator(output_dir, ec)) {
+    const std::string name = item.path().filename().string();
+    if (!item.is_directory() || name.rfind('.', 0) == 0 || name == "sweeps") continue;
+    if (!fs::exists(item.path() / "metadata.json", ec)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 void TrainingManager::write_metadata() { files::write_json(run_dir_ / "metadata.json", metadata_); }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ inline constexpr const char* kStatusTraining = "training";
 inline constexpr const char* kStatusCompleted = "completed";
 inline constexpr const char* kStatusFailed = "failed";
 
+class RunLock;
+
 struct RunListing {
   std::string name;
   std::filesystem::path path;
@@ -52,8 +55,15 @@ class TrainingManager {
   // readable metadata.json.
   static TrainingManager load_run(const std::string& run_name_or_path,
                                   const std::filesystem::path& output_dir = "out");
-  // Every run folder under output_dir, newest first; unreadable ones are listed with a problem.
+  // Opens an existing run to write it (resume): as load_run, and takes the run's lock
+  // (runs/run_lock.h); throws RunBusyError naming the process that is writing it now.
+  static TrainingManager open_for_writing(const std::string& run_name_or_path,
+                                          const std::filesystem::path& output_dir = "out");
+  // Every run folder (a folder holding metadata.json) under output_dir, newest first;
+  // unreadable ones are listed with a problem. Other folders are not runs and not listed.
   static std::vector<RunListing> list_runs(const std::filesystem::path& output_dir = "out");
+  // The folders under output_dir that are not runs (no metadata.json; sweeps/ aside).
+  static std::vector<std::string> other_folders(const std::filesystem::path& output_dir = "out");
 
   const std::string& run_name() const { return run_name_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
@@ -111,6 +121,7 @@ class TrainingManager {
   std::string run_name_;
   std::filesystem::path output_dir_, run_dir_;
   nlohmann::json metadata_;
+  std::shared_ptr<RunLock> lock_;  // held while this manager (or a copy) writes the run
 };
 
 }  // namespace klab

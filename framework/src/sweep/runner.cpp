@@ -58,8 +58,10 @@ void end_trial(const fs::path& record, std::size_t i, const std::string& status,
   write_status(record, i, s);
   if (s.contains("run_dir") && s["run_dir"].is_string()) {
     try {
-      auto manager = TrainingManager::load_run(s["run_dir"].get<std::string>());
-      const std::string run_status = manager.metadata().value("status", "");
+      // Under the run's lock: if the trial's process is somehow still writing, it is left alone.
+      auto manager = TrainingManager::open_for_writing(s["run_dir"].get<std::string>());
+      const auto field = manager.metadata().find("status");
+      const std::string run_status = field != manager.metadata().end() && field->is_string() ? field->get<std::string>() : "";
       if (run_status != kStatusCompleted && run_status != kStatusFailed) manager.update_status(kStatusFailed, error);
     } catch (const Error&) {
     }

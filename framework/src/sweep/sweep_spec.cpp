@@ -132,8 +132,6 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
   plan.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : std::filesystem::path(file).stem().string();
   plan.file = file;
   YAML::Node sweep = root["sweep"];
-  YAML::Node bare = YAML::Clone(root);
-  bare.remove("sweep");
 
   std::vector<Axis> grid;
   std::vector<std::pair<std::string, YAML::Node>> random_params;
@@ -337,16 +335,18 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
       trial.params = point;
       trial.seed = seed;
       trial.point_key = point.dump();
-      YAML::Node tree = YAML::Clone(bare);
+      // Parsed afresh for every trial: a clone would lose the line numbers of the user's keys.
+      YAML::Node tree = YAML::Load(yaml_text);
+      tree.remove("sweep");
       for (auto it = point.begin(); it != point.end(); ++it) set_dotted(tree, it.key(), json_to_yaml(it.value()));
       if (override_seed) set_dotted(tree, "train.seed", YAML::Node(static_cast<unsigned long long>(seed)));
-      std::string label = "sweep trial " + std::to_string(trial.index);
+      std::string label = sweep ? "sweep trial " + std::to_string(trial.index) : "";
       if (!point.empty()) {
         std::string desc;
         for (auto it = point.begin(); it != point.end(); ++it) {
           desc += (desc.empty() ? "" : ", ") + it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump());
         }
-        label += " (" + desc + ")";
+        label += (label.empty() ? "" : " ") + ("(" + desc + ")");
       }
       try {
         trial.spec = experiment_from_yaml(tree, file, false);
@@ -364,7 +364,7 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
           registry.create_data_source(trial.spec.source, "{}");  // throws the "unknown plugin" error
         }
       } catch (const Error& e) {
-        throw ConfigError(label + ": " + e.what());
+        throw ConfigError(label.empty() ? std::string(e.what()) : label + ": " + e.what());
       }
       trial.experiment = trial.spec.to_json();
       plan.trials.push_back(std::move(trial));

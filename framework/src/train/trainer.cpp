@@ -386,6 +386,14 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   }
   const EvalMetrics metrics = compute_metrics(actual, predicted, last_close);
   const EvalMetrics baseline = compute_metrics(actual, last_close, last_close);
+  // A run whose metrics are not numbers must not end "completed" and win a --best-by.
+  for (const auto& [name, value] : {std::pair<const char*, double>{"mae", metrics.mae}, {"rmse", metrics.rmse},
+                                    {"r2", metrics.r2}, {"baseline mae", baseline.mae}}) {
+    if (!std::isfinite(value)) {
+      throw TrainError(std::string("evaluation: ") + name + " is " + std::to_string(value) + " on " +
+                       std::to_string(actual.size()) + " test windows; check the data for absurd prices");
+    }
+  }
   nlohmann::json eval = metrics.to_json();
   eval["prices"] = std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted";
   eval["baseline"] = baseline.to_json();
@@ -440,6 +448,19 @@ RunResult guarded_execute(const ExperimentSpec& spec, TrainingManager& manager,
   try {
     return execute(spec, manager, source, std::move(model), options, resuming);
   } catch (const std::exception& e) {
+    // A new run that failed before training began (no bars, too little data, a file that is
+    // not a database) holds nothing worth keeping: its folder goes, and the error is the
+    // message. A resumed run, or one that trained, stays, marked failed with the error.
+    bool trained = false;
+    const auto history = manager.metadata().find("status_history");
+    if (history != manager.metadata().end() && history->is_array()) {
+      for (const auto& entry : *history) trained = trained || (entry.is_object() && entry.value("status", "") == kStatusTraining);
+    }
+    if (!resuming && !trained) {
+      std::error_code ec;
+      fs::remove_all(manager.run_dir(), ec);
+      throw;
+    }
     try {
       manager.update_status(kStatusFailed, e.what());
     } catch (...) {
@@ -495,8 +516,10 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
 
 RunResult resume_experiment(const std::string& run, const fs::path& output_dir, PluginRegistry& registry,
                             const RunOptions& options) {
-  TrainingManager manager = TrainingManager::load_run(run, output_dir);
-  const std::string status = manager.metadata().value("status", "");
+  TrainingManager manager = TrainingManager::open_for_writing(run, output_dir);
+  const auto status_field = manager.metadata().find("status");
+  const std::string status =
+      status_field != manager.metadata().end() && status_field->is_string() ? status_field->get<std::string>() : "";
   if (status == kStatusCompleted) {
     throw ConfigError("--resume " + manager.run_name() + ": the run is already completed");
   }

@@ -20,7 +20,7 @@ class SqliteSource : public klab::DataSource {
     if (path_.empty()) throw klab::ConfigError("data source 'sqlite': option 'path' is required");
     if (!std::filesystem::is_regular_file(path_)) {
       throw klab::DataError("sqlite " + path_ + ": no such database file (create it with " +
-                            "tools/import_kline --db sqlite:" + path_ + ")");
+                            "build/bin/import_kline --db sqlite:" + path_ + " FILES...)");
     }
     db_ = std::make_unique<klab::sqlite::Database>(path_, true);
   }

@@ -1,6 +1,7 @@
 // Experiment files: defaults, and errors that name the file, the line and the key.
 #include "config/experiment.h"
 
+#include <filesystem>
 #include <gtest/gtest.h>
 
 #include "klab/error.h"
@@ -31,7 +32,10 @@ TEST(Experiment, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(spec.name, "t");
   EXPECT_EQ(spec.symbols, std::vector<std::string>{"600519"});
   EXPECT_FALSE(spec.multi_symbol);
-  EXPECT_EQ(spec.source_options["path"], "x.db");
+  // A relative data path is resolved once, against the current folder, and kept as written.
+  EXPECT_EQ(spec.source_options["path"], (std::filesystem::current_path() / "x.db").string());
+  EXPECT_EQ(spec.path_as_given, "x.db");
+  EXPECT_EQ(klab::ExperimentSpec::from_json(spec.to_json(), "experiment.json").path_as_given, "x.db");
   EXPECT_EQ(spec.features.size(), 45u);
   EXPECT_EQ(spec.target_kind, "close");
   EXPECT_EQ(spec.horizon, 1u);
