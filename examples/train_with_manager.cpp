@@ -91,13 +91,13 @@ int main(int argc, char** argv) {
       train_loss /= static_cast<double>(train_x.size(0));
       model->eval();
       const double val_loss = torch::mse_loss(model->forward(val_x), val_y).item<double>();
-      const bool is_best = val_loss < best_val;
       best_val = std::min(best_val, val_loss);
 
       manager.log_metrics(epoch, {{"train_loss", train_loss}, {"val_loss", val_loss}});
       manager.save_training_log("Epoch " + std::to_string(epoch) + ": train_loss=" + std::to_string(train_loss) +
                                 ", val_loss=" + std::to_string(val_loss));
-      manager.save_checkpoint(*model, optimizer, epoch, {{"train_loss", train_loss}, {"val_loss", val_loss}}, is_best);
+      // As the specification calls it: checkpoints/best/ follows the lowest val_loss by itself.
+      manager.save_checkpoint(*model, optimizer, epoch, {{"train_loss", train_loss}, {"val_loss", val_loss}});
       std::cout << "epoch " << epoch << ": train_loss " << train_loss << "  val_loss " << val_loss << "\n";
     }
 

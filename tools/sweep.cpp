@@ -11,6 +11,7 @@
 #include <climits>
 
 #include <iomanip>
+#include <sstream>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -34,13 +35,20 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
   out << "run: " << r.run_dir.string() << "  (" << r.status << ", " << r.epochs_trained
       << " epochs, best epoch " << r.best_epoch << ", best val_loss " << best.str() << ")\n";
   const auto& e = r.eval;
-  auto line = [&](const char* label, const nlohmann::json& m, bool with_direction) {
-    out << std::fixed << std::setprecision(4) << "  " << std::left << std::setw(24) << label << "mae "
-        << m.value("mae", 0.0) << "  rmse " << m.value("rmse", 0.0) << "  mape " << std::setprecision(2)
-        << m.value("mape", 0.0) << "%  r2 " << std::setprecision(4) << m.value("r2", 0.0);
-    if (with_direction) out << "  direction " << std::setprecision(2) << m.value("direction_accuracy", 0.0) << "%";
-    out << std::defaultfloat << "\n";
+  // A metric may be null (undefined: r2 of constant actuals): printed as "-".
+  auto num = [](const nlohmann::json& m, const char* key, int precision) {
+    if (!m.contains(key) || !m[key].is_number()) return std::string("-");
+    std::ostringstream v;
+    v << std::fixed << std::setprecision(precision) << m[key].get<double>();
+    return v.str();
   };
+  auto line = [&](const char* label, const nlohmann::json& m, bool with_direction) {
+    out << "  " << std::left << std::setw(24) << label << "mae " << num(m, "mae", 4) << "  rmse " << num(m, "rmse", 4)
+        << "  mape " << num(m, "mape", 2) << "%  r2 " << num(m, "r2", 4);
+    if (with_direction) out << "  direction " << num(m, "direction_accuracy", 2) << "%";
+    out << "\n";
+  };
+
   out << "test set: " << e.value("test_samples", 0) << " windows from " << e.value("test_start", "") << ", "
       << e.value("prices", "") << " prices\n";
   if (e.value("test_samples", 0.0) < klab::kSmallTestSet) {
@@ -48,7 +56,7 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
         << " test windows: these metrics say little (list_runs flags the run)\n";
   }
   line("model", e, true);
-  if (e.contains("baseline")) line("baseline (persistence)", e["baseline"], false);
+  if (e.contains("baseline")) line("baseline (persistence)", e["baseline"], true);
   if (e.contains("beats_baseline")) {
     out << "  beats the baseline: mae " << (e["beats_baseline"].value("mae", false) ? "yes" : "no") << ", rmse "
         << (e["beats_baseline"].value("rmse", false) ? "yes" : "no") << "\n";

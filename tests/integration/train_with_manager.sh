@@ -31,3 +31,15 @@ if msg=$("$build/bin/predict" --output-dir "$work/out" --run "$(basename "$run")
 fi
 echo "$msg" | grep -q "has no experiment.json: prediction needs the pipeline" || { echo "FAIL: message: $msg"; exit 1; }
 echo "PASS: a TrainingManager run of your own predicts"
+# save_checkpoint(model, opt, epoch, metrics) kept best/ at the lowest val_loss by itself.
+/usr/bin/python3 - "$run" <<'PY'
+import json, sys
+run = sys.argv[1]
+epochs = [e for e in json.load(open(run + "/logs/metrics.json"))]
+best = min(epochs, key=lambda e: e["val_loss"])
+saved = json.load(open(run + "/checkpoints/best/metrics.json"))
+assert saved["epoch"] == best["epoch"] and abs(saved["val_loss"] - best["val_loss"]) < 1e-12, (saved, best)
+meta = json.load(open(run + "/metadata.json"))
+assert meta["model_path"] == "out/" + meta["run_name"] + "/model/pytorch_model.bin", meta["model_path"]
+print("PASS: best/ follows val_loss; model_path is relative")
+PY

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <fstream>
 #include <regex>
 
@@ -165,6 +167,18 @@ std::vector<std::string> TrainingManager::other_folders(const fs::path& output_d
 void TrainingManager::write_metadata() { files::write_json(run_dir_ / "metadata.json", metadata_); }
 
 void TrainingManager::save_config(const nlohmann::json& config) {
+  for (const char* key : {"stock_symbol", "model_type"}) {
+    if (config.contains(key) && config[key] != metadata_.value(key, nlohmann::json(""))) {
+      throw ConfigError(std::string("save_config: ") + key + " " + config[key].dump() + " differs from the run's " +
+                        metadata_.value(key, nlohmann::json("")).dump() + " (it names the run folder)");
+    }
+  }
+  if (config.contains("data_source") && config["data_source"].is_string() &&
+      config["data_source"] != metadata_.value("data_source", nlohmann::json(""))) {
+    metadata_["data_source"] = config["data_source"];
+    metadata_["updated_at"] = files::iso_now();
+    write_metadata();
+  }
   nlohmann::json out = {{"run_name", run_name_},
                         {"stock_symbol", metadata_.value("stock_symbol", "")},
                         {"model_type", metadata_.value("model_type", "")},
@@ -225,11 +239,25 @@ void TrainingManager::write_checkpoint_dir(const fs::path& final_dir, torch::nn:
 }
 
 void TrainingManager::save_checkpoint(torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                                      int epoch, const nlohmann::json& metrics, bool is_best,
+                                      int epoch, const nlohmann::json& metrics, std::optional<bool> is_best,
                                       const nlohmann::json& trainer_state) {
+  if (!is_best) {
+    // The specification's form: best/ follows the lowest val_loss.
+    const auto val = metrics.find("val_loss");
+    is_best = false;
+    if (val != metrics.end() && val->is_number() && std::isfinite(val->get<double>())) {
+      double best_so_far = std::numeric_limits<double>::infinity();
+      try {
+        const auto best = files::read_json(run_dir_ / "checkpoints" / "best" / "metrics.json");
+        if (best.contains("val_loss") && best["val_loss"].is_number()) best_so_far = best["val_loss"].get<double>();
+      } catch (const Error&) {
+      }
+      is_best = val->get<double>() < best_so_far;
+    }
+  }
   write_checkpoint_dir(run_dir_ / "checkpoints" / ("checkpoint-" + std::to_string(epoch)), model,
                        optimizer, epoch, metrics, trainer_state);
-  if (is_best) save_best(model, optimizer, epoch, metrics);
+  if (*is_best) save_best(model, optimizer, epoch, metrics);
 }
 
 void TrainingManager::save_best(torch::nn::Module& model, torch::optim::Optimizer& optimizer, int epoch,
@@ -243,7 +271,11 @@ void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json&
   files::write_json(run_dir_ / "model" / "config.json", model_config);
   files::write_json(run_dir_ / "model" / "training_args.json", training_args);
   metadata_["model_saved"] = true;
-  metadata_["model_path"] = (output_dir_ / run_name_ / "model" / "pytorch_model.bin").string();
+  // Relative, as the specification writes it: a run folder moves with its output folder.
+  fs::path base = output_dir_.lexically_normal();
+  if (base.filename().empty()) base = base.parent_path();
+  if (base.is_absolute()) base = base.filename();
+  metadata_["model_path"] = (base / run_name_ / "model" / "pytorch_model.bin").string();
   metadata_["updated_at"] = files::iso_now();
   write_metadata();
 }

@@ -69,7 +69,9 @@ class TrainingManager {
   const std::filesystem::path& run_dir() const { return run_dir_; }
   const nlohmann::json& metadata() const { return metadata_; }
 
-  // config.json: `config` plus run_name, stock_symbol, model_type, data_source, created_at.
+  // config.json: `config` plus run_name, stock_symbol, model_type, data_source, created_at. A
+  // `data_source` in `config` is the run's (metadata.json follows it); a stock_symbol or
+  // model_type other than the run's is refused (they name the folder).
   void save_config(const nlohmann::json& config);
   // One "[YYYY-MM-DD HH:MM:SS] message" line in logs/training.log.
   void save_training_log(const std::string& message);
@@ -79,15 +81,19 @@ class TrainingManager {
   void truncate_metrics_after(int epoch);
   // checkpoints/checkpoint-{epoch}/ (pytorch_model.bin with epoch, model_state_dict,
   // optimizer_state_dict, metrics, timestamp [, trainer_state]; metrics.json), and the same in
-  // checkpoints/best/ when is_best.
+  // checkpoints/best/ when is_best. Without is_best, as the specification's
+  // save_checkpoint(model, optimizer, epoch, metrics): best/ is kept at the lowest
+  // metrics["val_loss"] so far (the one in checkpoints/best/metrics.json, so a resumed loop
+  // continues the comparison).
   void save_checkpoint(torch::nn::Module& model, torch::optim::Optimizer& optimizer, int epoch,
-                       const nlohmann::json& metrics, bool is_best = false,
+                       const nlohmann::json& metrics, std::optional<bool> is_best = std::nullopt,
                        const nlohmann::json& trainer_state = nlohmann::json::object());
   // Only checkpoints/best/ (a new best between regular checkpoints).
   void save_best(torch::nn::Module& model, torch::optim::Optimizer& optimizer, int epoch,
                  const nlohmann::json& metrics);
   // model/pytorch_model.bin (state_dict), model/config.json, model/training_args.json;
-  // metadata: model_saved, model_path.
+  // metadata: model_saved, model_path ("out/{run}/model/pytorch_model.bin" as in the
+  // specification: relative, the output folder's own name when it was given as an absolute path).
   void save_model(torch::nn::Module& model, const nlohmann::json& model_config,
                   const nlohmann::json& training_args);
   // results/eval_results.json (evaluated_at, stock_symbol, model_type added);

@@ -213,6 +213,11 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
           double lo = 0, hi = 0;
           ok = args.IsSequence() && args.size() == 2 && YAML::convert<double>::decode(args[0], lo) &&
                YAML::convert<double>::decode(args[1], hi) && lo <= hi && (kind != "loguniform" || lo > 0);
+          // {int: [1.5, 1.7]} holds no integer: refused rather than drawing from an empty range.
+          if (ok && kind == "int" && std::ceil(lo) > std::floor(hi)) {
+            throw ConfigError(at(file, d) + ": sweep.random.params." + key + ": {int: [" + args[0].Scalar() + ", " +
+                              args[1].Scalar() + "]} contains no integer");
+          }
         } else {
           ok = false;
         }

@@ -82,32 +82,45 @@ int apply_runtime_policy(int threads) {
 }
 
 nlohmann::json EvalMetrics::to_json() const {
-  return {{"mae", mae}, {"rmse", rmse}, {"mape", mape}, {"r2", r2},
-          {"direction_accuracy", direction_accuracy}, {"test_samples", samples}};
+  // An undefined metric (NaN: r2 of constant actuals, MAPE with only zero actuals) is null.
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json out = {{"mae", number(mae)}, {"rmse", number(rmse)}, {"mape", number(mape)}, {"r2", number(r2)},
+                        {"direction_accuracy", number(direction_accuracy)}, {"test_samples", samples}};
+  if (mape_skipped > 0) out["mape_skipped_zero_actuals"] = mape_skipped;
+  return out;
 }
 
 EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
                             const std::vector<double>& last_close) {
+  if (predicted.size() != actual.size() || last_close.size() != actual.size()) {
+    throw TrainError("metrics: " + std::to_string(actual.size()) + " actual values, " + std::to_string(predicted.size()) +
+                     " predictions and " + std::to_string(last_close.size()) + " last closes: they must pair up");
+  }
   EvalMetrics m;
   m.samples = actual.size();
   if (actual.empty()) return m;
   const double n = static_cast<double>(actual.size());
   double abs_sum = 0, sq_sum = 0, pct_sum = 0, mean = 0, correct = 0;
+  std::size_t pct_count = 0;
   for (double a : actual) mean += a / n;
   double total = 0;
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double err = predicted[i] - actual[i];
     abs_sum += std::abs(err);
     sq_sum += err * err;
-    pct_sum += std::abs(err) / std::abs(actual[i]);
+    if (actual[i] != 0) {  // a percentage of zero is undefined: such samples are left out of MAPE
+      pct_sum += std::abs(err) / std::abs(actual[i]);
+      ++pct_count;
+    }
     total += (actual[i] - mean) * (actual[i] - mean);
     const double up_pred = predicted[i] - last_close[i], up_real = actual[i] - last_close[i];
     if (up_pred * up_real > 0 || (up_pred == 0 && up_real == 0)) correct += 1;
   }
   m.mae = abs_sum / n;
   m.rmse = std::sqrt(sq_sum / n);
-  m.mape = 100.0 * pct_sum / n;
-  m.r2 = total > 0 ? 1.0 - sq_sum / total : 0.0;
+  m.mape = pct_count > 0 ? 100.0 * pct_sum / static_cast<double>(pct_count) : std::nan("");
+  m.mape_skipped = actual.size() - pct_count;
+  m.r2 = total > 0 ? 1.0 - sq_sum / total : std::nan("");  // constant actuals: r2 is undefined
   m.direction_accuracy = 100.0 * correct / n;
   return m;
 }
@@ -239,23 +252,42 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   manager.save_training_log("threads: " + std::to_string(at::get_num_threads()) + " (train.threads " +
                             std::to_string(t.threads) + ", " + std::to_string(cores_given()) +
                             " core(s) given to this run; BLAS on 1)");
-  manager.save_training_log("开始加载数据 (loading data: " + source.display_name() + ", " +
-                            std::to_string(spec.symbols.size()) + " symbol(s))");
+  manager.save_training_log("开始加载数据");
   std::vector<std::string> symbols = spec.symbols;
   if (symbols == std::vector<std::string>{"all"}) {
     symbols.clear();
     for (const auto& info : source.list_symbols()) symbols.push_back(info.symbol);
     if (symbols.empty()) throw DataError("data.symbols: all: the data source lists no symbols");
+    manager.annotate("stock_symbols", symbols);  // what "all" meant for this run
   }
+  manager.save_training_log("loading data: " + source.display_name() + ", " + std::to_string(symbols.size()) +
+                            " symbol(s)");
+  // Dataset::build loads the bars and computes the features in one pass (per symbol); the
+  // specification's four lines are written in its order once both are done.
   Dataset ds = Dataset::build(source, spec.dataset_spec(symbols));
-  manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录 (bars loaded; " +
+  manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
+  manager.save_training_log("bars loaded: " + std::to_string(ds.raw_rows()) + "; " +
                             std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +
-                            std::to_string(ds.skipped_gap_windows()) + " windows skipped at suspensions)");
+                            std::to_string(ds.skipped_gap_windows()) + " windows skipped at suspensions");
+  manager.save_training_log("开始特征工程");
   manager.save_training_log("特征工程完成: (" + std::to_string(ds.train().size() + ds.val().size() + ds.test().size()) +
-                            ", " + std::to_string(t.seq_length) + ", " + std::to_string(ds.n_features()) +
-                            ") windows; train " + std::to_string(ds.train().size()) + ", val " +
+                            ", " + std::to_string(t.seq_length) + ", " + std::to_string(ds.n_features()) + ")");
+  manager.save_training_log("windows: train " + std::to_string(ds.train().size()) + ", val " +
                             std::to_string(ds.val().size()) + ", test " + std::to_string(ds.test().size()) +
                             "; val from " + ds.val_start() + ", test from " + ds.test_start());
+  // An open date range is recorded as the dates the data really spans.
+  if (spec.start_date.empty() || spec.end_date.empty()) {
+    std::string first, last;
+    for (const auto& series : ds.series()) {
+      if (series.dates.empty()) continue;
+      if (first.empty() || series.dates.front() < first) first = series.dates.front();
+      if (last.empty() || series.dates.back() > last) last = series.dates.back();
+    }
+    nlohmann::json config = manager.load_artifact("config.json");
+    if (spec.start_date.empty()) config["train_start_date"] = first;
+    if (spec.end_date.empty()) config["train_end_date"] = last;
+    manager.save_config(config);
+  }
   if (ds.val().empty()) throw DataError("data.split: the validation split has no windows");
   manager.save_artifact("scaler.json", ds.scaler().to_json(spec.features));
 
@@ -289,8 +321,9 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   }
 
   manager.update_status(kStatusTraining);
-  manager.save_training_log("创建模型: " + spec.model_type + " (" + std::to_string(model->parameters().size()) +
-                            " parameter tensors)");
+  manager.save_training_log("创建模型");
+  manager.save_training_log("model: " + spec.model_type + ", " + std::to_string(model->parameters().size()) +
+                            " parameter tensors");
   manager.save_training_log("开始训练");
   std::vector<std::size_t> order(ds.train().size());
   for (int epoch = start_epoch; epoch <= static_cast<int>(t.epochs); ++epoch) {
@@ -368,8 +401,9 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   const fs::path best = manager.run_dir() / "checkpoints" / "best" / "pytorch_model.bin";
   load_model_state_dict(*model, load_state_dict_file(best), best.string());
 
-  manager.save_training_log("开始评估 (evaluating the best epoch " + std::to_string(state.best_epoch) +
-                            " on " + std::to_string(ds.test().size()) + " test windows)");
+  manager.save_training_log("开始评估");
+  manager.save_training_log("evaluating the best epoch " + std::to_string(state.best_epoch) + " on " +
+                            std::to_string(ds.test().size()) + " test windows");
   const auto scaled = predict_scaled(*model, ds, ds.test());
   std::vector<double> actual, predicted, last_close;
   nlohmann::json predictions = nlohmann::json::array();
@@ -388,7 +422,7 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   const EvalMetrics baseline = compute_metrics(actual, last_close, last_close);
   // A run whose metrics are not numbers must not end "completed" and win a --best-by.
   for (const auto& [name, value] : {std::pair<const char*, double>{"mae", metrics.mae}, {"rmse", metrics.rmse},
-                                    {"r2", metrics.r2}, {"baseline mae", baseline.mae}}) {
+                                    {"baseline mae", baseline.mae}}) {
     if (!std::isfinite(value)) {
       throw TrainError(std::string("evaluation: ") + name + " is " + std::to_string(value) + " on " +
                        std::to_string(actual.size()) + " test windows; check the data for absurd prices");
@@ -398,7 +432,7 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   eval["prices"] = std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted";
   eval["baseline"] = baseline.to_json();
   eval["baseline"]["kind"] = "persistence (tomorrow's close = today's close)";
-  eval["baseline"].erase("direction_accuracy");
+  // The baseline predicts no change: its direction accuracy is the share of days without one.
   eval["beats_baseline"] = {{"mae", metrics.mae < baseline.mae}, {"rmse", metrics.rmse < baseline.rmse}};
   eval["test_start"] = ds.test_start();
   manager.save_predictions(predictions);
@@ -429,8 +463,8 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   manager.save_model(*model, model_config, training_args);
   manager.save_evaluation_results(eval);
   manager.save_training_log("评估完成: mae=" + format_loss(metrics.mae) + ", rmse=" + format_loss(metrics.rmse) +
-                            ", direction_accuracy=" + format_loss(metrics.direction_accuracy) +
-                            " (baseline mae=" + format_loss(baseline.mae) + ")");
+                            ", direction_accuracy=" + format_loss(metrics.direction_accuracy));
+  manager.save_training_log("baseline (persistence): mae=" + format_loss(baseline.mae));
   manager.update_status(kStatusCompleted);
 
   result.status = kStatusCompleted;

@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include "fused_rnn_steps.h"
+#include "klab/error.h"
 
 namespace klab::fused {
 namespace {
@@ -85,11 +86,22 @@ const StepKernels& step_kernels() {
   static const StepKernels& chosen = [&]() -> const StepKernels& {
     const char* forced = std::getenv("KLAB_FUSED_ISA");
     const std::string isa = forced ? forced : "";
+    if (!isa.empty() && isa != "generic" && isa != "avx2" && isa != "avx512") {
+      throw klab::ConfigError("KLAB_FUSED_ISA=" + isa + ": unknown instruction set (avx512, avx2, generic)");
+    }
+    bool has_avx512 = false, has_avx2 = false;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    const bool has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-    const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    // A forced instruction set the CPU lacks is an error, never a silent fallback: a test or
+    // benchmark that asked for it would otherwise measure something else.
+    if ((isa == "avx512" && !has_avx512) || (isa == "avx2" && !has_avx2)) {
+      throw klab::ConfigError("KLAB_FUSED_ISA=" + isa + ": this CPU does not have " + isa);
+    }
+#if defined(__x86_64__) && defined(__GNUC__)
     if (isa == "generic") return generic::kernels;
     if (isa == "avx2" && has_avx2) return avx2::kernels;
     if (has_avx512 && isa != "avx2") return avx512::kernels;

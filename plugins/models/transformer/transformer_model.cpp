@@ -27,6 +27,13 @@ class TransformerModel : public klab::Model {
     klab::Params p(json, "model 'transformer'");
     klab::accept_model_identity(p, "transformer", input_size);
     d_model_ = p.integer_at_least("d_model", 64, 1);
+    // model/config.json carries hidden_size (= d_model) for the specification's loaders; it
+    // comes back here when a run is loaded, and must agree.
+    const std::int64_t hidden_size = p.integer_at_least("hidden_size", d_model_, 1);
+    if (hidden_size != d_model_) {
+      throw klab::ConfigError("model 'transformer': hidden_size (" + std::to_string(hidden_size) +
+                              ") is d_model (" + std::to_string(d_model_) + "); give d_model only");
+    }
     nhead_ = p.integer_at_least("nhead", 4, 1);
     num_layers_ = p.integer_at_least("num_layers", 2, 1);
     dim_feedforward_ = p.integer_at_least("dim_feedforward", 128, 1);
@@ -85,6 +92,7 @@ class TransformerModel : public klab::Model {
     nlohmann::json config = {{"model_type", "transformer"},
                              {"input_size", input_size_},
                              {"d_model", d_model_},
+                             {"hidden_size", d_model_},
                              {"nhead", nhead_},
                              {"num_layers", num_layers_},
                              {"dim_feedforward", dim_feedforward_},

@@ -148,6 +148,19 @@ TEST(TransformerModel, MeanPoolingAndNoPositionalEncodingWork) {
   EXPECT_EQ(model->forward(torch::randn({3, 5, 6})).sizes(), (std::vector<std::int64_t>{3, 1}));
 }
 
+TEST(TransformerModel, ConfigCarriesHiddenSizeAndTakesItBack) {
+  auto model = registry().create_model("transformer", 6, R"({"d_model": 8, "nhead": 2})");
+  const auto config = nlohmann::json::parse(model->config_json());
+  EXPECT_EQ(config["hidden_size"], 8);
+  EXPECT_EQ(config["hidden_size"], config["d_model"]);
+  auto hyper = config;
+  hyper.erase("model_type");
+  hyper.erase("input_size");
+  EXPECT_NO_THROW(registry().create_model("transformer", 6, hyper.dump()));
+  EXPECT_THROW(registry().create_model("transformer", 6, R"({"d_model": 8, "nhead": 2, "hidden_size": 16})"),
+               klab::ConfigError);
+}
+
 TEST(TransformerModel, WindowLongerThanMaxLenIsAClearError) {
   auto model = registry().create_model("transformer", 6, R"({"max_len": 4, "d_model": 8, "nhead": 2})");
   try {

@@ -1,6 +1,9 @@
 // Evaluation metrics on known numbers.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "klab/error.h"
 #include "train/trainer.h"
 
 TEST(Metrics, KnownValues) {
@@ -19,4 +22,21 @@ TEST(Metrics, KnownValues) {
   auto persistence = klab::compute_metrics(actual, last, last);
   EXPECT_DOUBLE_EQ(persistence.direction_accuracy, 25.0);  // only the flat day
   EXPECT_DOUBLE_EQ(persistence.mae, 1.0);
+}
+
+TEST(Metrics, ZeroActualsConstantActualsAndMismatchedInputs) {
+  // A zero actual (a return target of exactly 0) is left out of MAPE and counted.
+  std::vector<double> actual{0, 2, 4}, predicted{1, 3, 2}, last{1, 1, 1};
+  auto m = klab::compute_metrics(actual, predicted, last);
+  EXPECT_DOUBLE_EQ(m.mape, 100.0 * (1.0 / 2 + 2.0 / 4) / 2.0);
+  EXPECT_EQ(m.mape_skipped, 1u);
+  EXPECT_EQ(m.to_json()["mape_skipped_zero_actuals"], 1);
+  EXPECT_TRUE(std::isnan(klab::compute_metrics({0, 0}, {1, 2}, {0, 0}).mape));
+  // Constant actuals: r2 is undefined, written as null, never a made-up 0.
+  auto flat = klab::compute_metrics({5, 5, 5}, {4, 5, 6}, {5, 5, 5});
+  EXPECT_TRUE(std::isnan(flat.r2));
+  EXPECT_TRUE(flat.to_json()["r2"].is_null());
+  EXPECT_DOUBLE_EQ(flat.mae, 2.0 / 3.0);
+  EXPECT_THROW(klab::compute_metrics({1, 2}, {1}, {1, 2}), klab::TrainError);
+  EXPECT_THROW(klab::compute_metrics({1, 2}, {1, 2}, {1}), klab::TrainError);
 }

@@ -1,5 +1,6 @@
 // A finished run, walked file by file against the output standard; determinism; resume;
 // broken experiments; the TrainingManager API.
+#include <algorithm>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -96,7 +97,8 @@ TEST_F(Run, WritesEveryFileAndKeyOfTheStandard) {
   EXPECT_EQ(meta["status"], "completed");
   EXPECT_TRUE(meta["model_saved"].get<bool>());
   EXPECT_TRUE(meta["evaluation_completed"].get<bool>());
-  EXPECT_EQ(meta["model_path"], (out() / result.run_name / "model" / "pytorch_model.bin").string());
+  // Relative as in the specification (out/RUN/model/pytorch_model.bin), even for an absolute output_dir.
+  EXPECT_EQ(meta["model_path"], (out().filename() / result.run_name / "model" / "pytorch_model.bin").string());
   std::vector<std::string> history;
   for (const auto& h : meta["status_history"]) history.push_back(h["status"]);
   EXPECT_EQ(history, (std::vector<std::string>{"initialized", "preparing", "training", "completed"}));
@@ -140,6 +142,22 @@ TEST_F(Run, WritesEveryFileAndKeyOfTheStandard) {
     if (std::regex_search(line, std::regex(R"(Epoch \d+: train_loss=[0-9.]+, val_loss=[0-9.]+)"))) ++epochs_logged;
   }
   EXPECT_EQ(epochs_logged, 4);
+  // Every line of the specification's example log, in its order; each line in one language.
+  std::size_t at = 0;
+  for (const std::string spec_line : {"] 开始加载数据\n", "] 数据加载完成: ", "] 开始特征工程\n", "] 特征工程完成: (",
+                                      "] 创建模型\n", "] 开始训练\n", "] 开始评估\n", "] 评估完成: "}) {
+    const auto found = log.find(spec_line, at);
+    ASSERT_NE(found, std::string::npos) << "training.log lacks \"" << spec_line << "\" after offset " << at << ":\n" << log;
+    at = found + spec_line.size();
+  }
+  std::istringstream again(log);
+  while (std::getline(again, line)) {
+    const bool chinese = std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) >= 0xE4; });
+    const bool english_word = std::regex_search(line.substr(22), std::regex("[a-z]{4,}"));
+    EXPECT_FALSE(chinese && english_word && line.find("评估完成") == std::string::npos &&
+                 line.find("特征工程完成") == std::string::npos)
+        << "two languages on one line: " << line;
+  }
   auto logged = read_json(run / "logs" / "metrics.json");
   ASSERT_EQ(logged.size(), 4u);
   for (std::size_t i = 0; i < logged.size(); ++i) {
@@ -271,6 +289,29 @@ TEST_F(Run, BrokenExperimentsLeaveNothingOrAFailedRun) {
   }
   EXPECT_TRUE(klab::TrainingManager::list_runs(out()).empty());
   EXPECT_TRUE(klab::TrainingManager::other_folders(out()).empty());
+}
+
+TEST_F(Run, ManagerFollowsTheSpecificationsCalls) {
+  klab::TrainingManager manager("000001", "lstm", out());
+  // save_config's data_source is the run's: metadata.json and config.json agree.
+  manager.save_config({{"data_source", "MySQL"}, {"epochs", 3}});
+  EXPECT_EQ(klab::files::read_json(manager.run_dir() / "config.json")["data_source"], "MySQL");
+  EXPECT_EQ(klab::files::read_json(manager.run_dir() / "metadata.json")["data_source"], "MySQL");
+  EXPECT_THROW(manager.save_config({{"model_type", "gru"}}), klab::ConfigError);
+  // save_checkpoint(model, optimizer, epoch, metrics): best/ follows the lowest val_loss.
+  torch::nn::Linear net(3, 1);
+  torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(0.01));
+  const std::vector<double> losses = {0.5, 0.3, 0.4, 0.2, 0.25};
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    manager.save_checkpoint(*net, optimizer, static_cast<int>(i + 1), {{"train_loss", 1.0}, {"val_loss", losses[i]}});
+    const auto best = klab::files::read_json(manager.run_dir() / "checkpoints" / "best" / "metrics.json");
+    const auto lowest = std::min_element(losses.begin(), losses.begin() + static_cast<long>(i) + 1);
+    EXPECT_EQ(best["epoch"], (lowest - losses.begin()) + 1) << "after epoch " << i + 1;
+  }
+  // A manager opened again continues the comparison from best/metrics.json.
+  auto again = klab::TrainingManager::load_run(manager.run_name(), out());
+  again.save_checkpoint(*net, optimizer, 6, {{"val_loss", 0.21}});
+  EXPECT_EQ(klab::files::read_json(manager.run_dir() / "checkpoints" / "best" / "metrics.json")["epoch"], 4);
 }
 
 TEST_F(Run, ManagerServesAUsersOwnLoopAndListsRuns) {
