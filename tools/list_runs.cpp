@@ -228,7 +228,7 @@ int run(int argc, char** argv) {
       ("reverse", "reverse the order")
       ("limit", po::value<long>(), "at most this many rows (>= 1)")
       ("json", "print JSON")
-      ("sweep", po::value<std::string>(), "only the runs of this sweep record (name under out/sweeps/ or path)")
+      ("sweep", po::value<std::string>(), "only the runs of this sweep record (name under out/.sweeps/ or path)")
       ("compare", po::value<std::vector<std::string>>()->multitoken(), "two runs side by side")
       ("delete", po::value<std::string>(), "delete this run")
       ("prune", "delete every run the filters select (except --keep-best)")
@@ -326,14 +326,14 @@ int run(int argc, char** argv) {
     std::vector<std::string> skipped;
     for (const auto& r : runs) {
       if (!selected(r)) continue;
-      if (vm.count("older-than") && days_since(cell(r.fields, "created")) < older_than) continue;
-      if (r.fields.contains("owner")) {
-        skipped.push_back(r.name + ": being written by " + r.fields["owner"].get<std::string>());
-        continue;
-      }
       if (r.fields["status"] == "unreadable" && !unreadable_asked) {
         skipped.push_back(r.name + ": unreadable (" + (r.problems.empty() ? "no status" : r.problems.front()) +
                           "); select it with --filter status=unreadable");
+        continue;
+      }
+      if (vm.count("older-than") && days_since(cell(r.fields, "created")) < older_than) continue;
+      if (r.fields.contains("owner")) {
+        skipped.push_back(r.name + ": being written by " + r.fields["owner"].get<std::string>());
         continue;
       }
       chosen.push_back(r);

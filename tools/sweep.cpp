@@ -68,7 +68,7 @@ int run(int argc, char** argv) {
   options.add_options()
       ("help,h", "show this help")
       ("resume", po::value<std::string>(), "continue a run from its newest complete checkpoint, or a sweep "
-                                           "(its record under out/sweeps/) skipping completed trials")
+                                           "(its record under out/.sweeps/) skipping completed trials")
       ("collect", po::value<std::string>(), "print the leaderboard of a sweep record as it is now")
       ("workers,j", po::value<int>(), "parallel trial processes (default: cores / train.threads)")
       ("executor", po::value<std::string>(), "local or slurm (default: the file's sweep.executor)")

@@ -26,7 +26,16 @@ YAML
 code=$?
 cat "$work/crash.log"
 [ "$code" = 1 ] || fail "a sweep with failed trials exits 1, got $code"
-record=$(ls -d "$work"/out/sweeps/crash_*/)
+record=$(ls -d "$work"/out/.sweeps/crash_*/)
+# The specification's way to list runs, walking out/*/: every folder there is a run.
+python3 - "$work/out" <<'PY' || fail "a folder under out/ that is not a run"
+import glob, json, os, sys
+folders = glob.glob(sys.argv[1] + "/*/")
+assert folders, "no runs"
+for d in folders:
+    meta = json.load(open(os.path.join(d, "metadata.json")))
+    assert meta["status"] in ("completed", "failed"), meta
+PY
 python3 - "$record" <<'PY' || exit 1
 import glob, json, sys
 st = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/trials/trial-*.status.json"))]
@@ -50,7 +59,7 @@ sweep:
 YAML
 out=$("$build/bin/sweep" "$work/bad.yaml" 2>&1) && fail "a bad axis must fail"
 echo "$out" | grep -q "sweep trial 0 (model.hiden_size=8): model 'lstm': unknown hyperparameter 'hiden_size'" || fail "bad axis message: $out"
-ls "$work"/out/sweeps/bad_* > /dev/null 2>&1 && fail "a refused sweep left a record"
+ls "$work"/out/.sweeps/bad_* > /dev/null 2>&1 && fail "a refused sweep left a record"
 cat > "$work/bad2.yaml" <<YAML
 name: bad2
 $base
@@ -72,19 +81,20 @@ sweep:
   workers: 2
 YAML
 sed -i 's/epochs: 2,/epochs: 400,/' "$work/slow.yaml"
+checkpoints_before=$(ls -d "$work"/out/*/checkpoints/checkpoint-1 2>/dev/null | wc -l)
 "$build/bin/sweep" "$work/slow.yaml" > "$work/slow.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do
-  n=$(grep -l '"running"' "$work"/out/sweeps/slow_*/trials/*.status.json 2>/dev/null | wc -l)
-  [ "$n" -ge 2 ] && break
+# Until both running trials have a checkpoint to resume from.
+for _ in $(seq 1 600); do
+  n=$(ls -d "$work"/out/*/checkpoints/checkpoint-1 2>/dev/null | wc -l)
+  [ "$n" -ge $((checkpoints_before + 2)) ] && break
   sleep 0.1
 done
-sleep 1
 kill -INT "$pid"
 wait "$pid"
 code=$?
 [ "$code" = 130 ] || { cat "$work/slow.log"; fail "Ctrl-C exits 130, got $code"; }
-record=$(ls -d "$work"/out/sweeps/slow_*/)
+record=$(ls -d "$work"/out/.sweeps/slow_*/)
 python3 - "$record" <<'PY' || exit 1
 import glob, json, os, sys
 st = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/trials/trial-*.status.json"))]
@@ -97,10 +107,31 @@ for s in interrupted:
 assert all(s["status"] in ("pending", "interrupted") for s in st), [s["status"] for s in st]
 print("PASS: Ctrl-C interrupted 2 running trials, started no more")
 PY
-# (shorten the remaining trials, so the test stays quick)
+# (shorten the remaining trials and the interrupted runs, so the test stays quick)
 sed -i 's/"epochs": 400/"epochs": 2/' "$record/trials/"*.json
+interrupted_runs=$(python3 -c 'import glob,json,sys; print(" ".join(s["run_dir"] for s in map(lambda f: json.load(open(f)), glob.glob(sys.argv[1] + "/trials/*.status.json")) if s["status"] == "interrupted" and "run_dir" in s))' "$record")
+for r in $interrupted_runs; do
+  python3 - "$r/experiment.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1])); e["train"]["epochs"] = 2; json.dump(e, open(sys.argv[1], "w"))
+PY
+done
 "$build/bin/sweep" --resume "$record" > "$work/slow_resume.log" 2>&1 || { cat "$work/slow_resume.log"; fail "resume after Ctrl-C"; }
 grep -q "6 completed, 0 failed" "$work/slow_resume.log" || { cat "$work/slow_resume.log"; fail "resume did not complete all"; }
+# The interrupted trials continued their own runs from a checkpoint; no new run for them.
+[ -n "$interrupted_runs" ] || fail "no interrupted trial had a run to resume"
+for r in $interrupted_runs; do
+  grep -q "Resuming from checkpoint-" "$r/logs/training.log" || fail "$r was not resumed from a checkpoint: $(tail -5 "$r/logs/training.log")"
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$r/metadata.json")" = completed ] || fail "$r did not complete"
+done
+python3 - "$record" $interrupted_runs <<'PY' || fail "resume made new runs instead of continuing"
+import glob, json, sys
+st = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/trials/trial-*.status.json"))]
+runs = [s["run_dir"] for s in st]
+assert len(set(runs)) == 6 and all(s["status"] == "completed" for s in st), st
+assert set(sys.argv[2:]) <= set(runs), (sys.argv[2:], runs)
+print("PASS: --resume continued the interrupted trials' own runs from their checkpoints")
+PY
 grep -q "±" "$work/slow_resume.log" || fail "repeats over seeds must show mean±std"
 
 # 4. list_runs over all of it, including a corrupt run.
@@ -122,10 +153,12 @@ second=$($lr --filter status=completed --sort mae --json | python3 -c 'import js
 $lr --run "$best" | grep -q "evaluation" || fail "--run"
 $lr --compare "$best" "$second" | grep -q "differs" || fail "--compare"
 $lr --filter model=gru --json | python3 -c 'import json,sys; assert json.load(sys.stdin) == []' || fail "--filter model=gru"
-n_failed=$($lr --filter status=failed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-$lr --prune --filter status=failed --dry-run | grep -q "would delete" || fail "prune --dry-run"
-[ "$($lr --filter status=failed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$n_failed" ] || fail "dry-run deleted"
-$lr --prune --filter status=failed < /dev/null > /dev/null 2>&1 && fail "prune without --yes off a terminal must refuse"
+# (the interrupted trials were resumed: what is left to prune is the corrupt run, which prune
+# touches only when the selection names status=unreadable)
+$lr --prune --older-than 0 --dry-run | grep -q "skip   corrupt_run: unreadable" || fail "prune must pass over an unreadable run"
+$lr --prune --filter status=unreadable --dry-run | grep -q "would delete corrupt_run" || fail "prune --dry-run"
+test -d "$work/out/corrupt_run" || fail "dry-run deleted"
+$lr --prune --filter status=unreadable < /dev/null > /dev/null 2>&1 && fail "prune without --yes off a terminal must refuse"
 $lr --prune --filter status=completed --keep-best 3 --sort mae --yes > /dev/null || fail "prune --keep-best"
 [ "$($lr --filter status=completed --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] || fail "keep-best 3"
 $lr --run "$best" > /dev/null || fail "the best run was pruned"

@@ -28,7 +28,7 @@ output_dir: $work/out
 YAML
 cd "$work"
 "$build/bin/sweep" "$work/grid.yaml" | tee "$work/sweep.log"
-record=$(ls -d "$work"/out/sweeps/slurm_grid_*/)
+record=$(ls -d "$work"/out/.sweeps/slurm_grid_*/)
 grep -q "submitted Slurm array job" "$work/sweep.log"
 grep -q "#SBATCH --array=0,1,2,3%2" "$record/slurm/sweep.sbatch"
 grep -q "leaderboard by mae" "$work/sweep.log"

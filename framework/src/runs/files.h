@@ -19,6 +19,12 @@ nlohmann::json read_json(const std::filesystem::path& path);
 std::string read_text(const std::filesystem::path& path);
 void fsync_dir(const std::filesystem::path& dir);
 
+// A test seam for crash-safety tests: when the environment variable KLAB_CRASH_AT equals
+// `point`, the process kills itself with SIGKILL right there (as kill -9 or a power cut
+// would). Points: checkpoint-written (a new checkpoint complete under its temporary name),
+// checkpoint-exchanged (swapped into place, the old one not yet removed).
+void crash_point(const char* point);
+
 // "2025-01-19T14:30:25", "2025-01-19 14:30:25", "20250119_143025" for now.
 std::string iso_now();
 std::string log_now();

@@ -1,6 +1,11 @@
 #include "runs/training_manager.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -30,17 +35,35 @@ std::string optimizer_kind(torch::optim::Optimizer& optimizer) {
   throw TrainError("checkpoint: unsupported optimizer (klab saves Adam, AdamW and SGD)");
 }
 
-// Moves a finished temporary folder to its final name, replacing an older folder of that name
-// (a resumed run rewriting a checkpoint) without a moment where neither exists under a name a
-// reader would pick.
+// Moves a finished temporary folder to its final name. An existing folder of that name (best/,
+// or a resumed run rewriting a checkpoint) is swapped with it in one atomic step
+// (renameat2 RENAME_EXCHANGE), so a reader, or a resume after a crash at any instant, always
+// finds the old complete folder or the new complete one under the final name; the old one is
+// then removed from the temporary name.
 void replace_dir(const fs::path& tmp, const fs::path& final_dir) {
   std::error_code ec;
-  const fs::path old = final_dir.parent_path() / (".old-" + final_dir.filename().string());
-  fs::remove_all(old, ec);
-  if (fs::exists(final_dir)) fs::rename(final_dir, old);
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+    files::crash_point("checkpoint-exchanged");
+    files::fsync_dir(final_dir.parent_path());
+    fs::remove_all(tmp, ec);
+    return;
+  }
+  if (errno != ENOENT && errno != EINVAL) {
+    throw IoError(final_dir.string() + ": cannot put the new checkpoint in place: " + std::strerror(errno));
+  }
+  // No folder of that name yet (ENOENT), or a file system without RENAME_EXCHANGE (EINVAL):
+  // a plain rename, which replaces nothing or fails rather than leave neither.
+  if (errno == EINVAL && fs::exists(final_dir)) {
+    const fs::path old = final_dir.parent_path() / (".old-" + final_dir.filename().string());
+    fs::remove_all(old, ec);
+    fs::rename(final_dir, old);
+    fs::rename(tmp, final_dir);
+    files::fsync_dir(final_dir.parent_path());
+    fs::remove_all(old, ec);
+    return;
+  }
   fs::rename(tmp, final_dir);
   files::fsync_dir(final_dir.parent_path());
-  fs::remove_all(old, ec);
 }
 
 c10::IValue json_to_ivalue_metrics(const nlohmann::json& metrics) {
@@ -235,6 +258,7 @@ void TrainingManager::write_checkpoint_dir(const fs::path& final_dir, torch::nn:
   for (auto it = metrics.begin(); it != metrics.end(); ++it) m[it.key()] = it.value();
   files::write_json(tmp / "metrics.json", m);
   files::fsync_dir(tmp);
+  files::crash_point("checkpoint-written");
   replace_dir(tmp, final_dir);
 }
 

@@ -49,6 +49,17 @@ void write_status(const fs::path& record, std::size_t i, const nlohmann::json& s
   files::write_json(status_file(record, i), status);
 }
 
+// Marks a trial pending again before it (re)starts, keeping the run it had begun, which the
+// trial process then continues from its newest checkpoint.
+void queue_trial(const fs::path& record, std::size_t i) {
+  const nlohmann::json previous = read_trial_status(record, i);
+  nlohmann::json s = {{"index", i}, {"status", "pending"}, {"queued_at", files::iso_now()}};
+  for (const char* key : {"run_name", "run_dir"}) {
+    if (previous.contains(key)) s[key] = previous[key];
+  }
+  write_status(record, i, s);
+}
+
 // Marks a trial failed or interrupted, and its run too when the trial had created one.
 void end_trial(const fs::path& record, std::size_t i, const std::string& status, const std::string& error) {
   nlohmann::json s = read_trial_status(record, i);
@@ -95,7 +106,7 @@ std::string signal_text(int sig) {
 }
 
 fs::path create_record_dir(const fs::path& output_dir, const std::string& name) {
-  const fs::path sweeps = output_dir / "sweeps";
+  const fs::path sweeps = output_dir / kSweepRecordsFolder;
   fs::create_directories(sweeps);
   const std::string base = name + "_" + files::compact_now();
   for (int attempt = 1;; ++attempt) {
@@ -220,7 +231,7 @@ void run_local(const fs::path& record, const nlohmann::json& sweep, const std::v
   while ((next < todo.size() || !running.empty()) && !g_interrupted) {
     while (next < todo.size() && static_cast<int>(running.size()) < workers && !g_interrupted) {
       const std::size_t index = todo[next++];
-      write_status(record, index, {{"index", index}, {"status", "pending"}, {"queued_at", files::iso_now()}});
+      queue_trial(record, index);
       running.push_back({spawn_trial(record, index, options, cores), index, std::chrono::steady_clock::now()});
     }
     int status = 0;
@@ -299,7 +310,7 @@ std::string run_slurm(const fs::path& record, const nlohmann::json& sweep, const
   script << "\n";
   const fs::path script_path = record / "slurm" / "sweep.sbatch";
   files::write_atomic(script_path, script.str());
-  for (std::size_t i : todo) write_status(record, i, {{"index", i}, {"status", "pending"}, {"queued_at", files::iso_now()}});
+  for (std::size_t i : todo) queue_trial(record, i);
 
   int code = 0;
   const std::string out = run_command("sbatch --parsable " + shell_quote(script_path.string()), &code);
@@ -388,7 +399,9 @@ nlohmann::json read_trial_status(const fs::path& record, std::size_t i) {
 }
 
 std::optional<fs::path> locate_sweep_record(const std::string& name_or_path, const fs::path& output_dir) {
-  for (const fs::path& p : {fs::path(name_or_path), output_dir / "sweeps" / name_or_path}) {
+  // .sweeps/ since records moved out of the runs' way; sweeps/ where older klab left them.
+  for (const fs::path& p : {fs::path(name_or_path), output_dir / kSweepRecordsFolder / name_or_path,
+                            output_dir / "sweeps" / name_or_path}) {
     if (fs::is_regular_file(p / "sweep.json")) return p;
   }
   return std::nullopt;
@@ -396,7 +409,8 @@ std::optional<fs::path> locate_sweep_record(const std::string& name_or_path, con
 
 fs::path find_sweep_record(const std::string& name_or_path, const fs::path& output_dir) {
   if (auto record = locate_sweep_record(name_or_path, output_dir)) return *record;
-  throw IoError("sweep " + name_or_path + ": no sweep record (sweep.json) there or in " + (output_dir / "sweeps").string());
+  throw IoError("sweep " + name_or_path + ": no sweep record (sweep.json) there or in " +
+                (output_dir / kSweepRecordsFolder).string());
 }
 
 SweepOutcome run_sweep(const SweepPlan& plan, const SweepOptions& options) {
@@ -575,6 +589,14 @@ void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size
 
 int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry& registry) {
   stop_on_signals();  // the sweep ends its trials with SIGTERM: finish the run's files first
+  // A trial that was interrupted (or failed) after its run began training continues that run
+  // from its newest checkpoint, instead of starting a new one and leaving the old one failed.
+  const nlohmann::json previous = read_trial_status(record, index);
+  fs::path earlier_run;
+  if (previous.contains("run_dir") && previous["run_dir"].is_string() &&
+      fs::is_regular_file(fs::path(previous["run_dir"].get<std::string>()) / "experiment.json")) {
+    earlier_run = previous["run_dir"].get<std::string>();
+  }
   nlohmann::json status = {{"index", index}, {"status", "running"}, {"started_at", files::iso_now()},
                            {"pid", static_cast<long>(getpid())}};
   char host[256] = {0};
@@ -590,7 +612,13 @@ int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry&
       status["run_dir"] = fs::absolute(run_dir).string();
       write_status(record, index, status);
     };
-    RunResult result = run_experiment(spec, registry, options);
+    RunResult result;
+    if (!earlier_run.empty()) {
+      std::cout << "trial " << index << ": resuming " << earlier_run.filename().string() << "\n";
+      result = resume_experiment(earlier_run.string(), earlier_run.parent_path(), registry, options);
+    } else {
+      result = run_experiment(spec, registry, options);
+    }
     status["status"] = "completed";
     status["eval"] = result.eval;
     status["epochs_trained"] = result.epochs_trained;

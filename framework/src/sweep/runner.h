@@ -4,7 +4,7 @@
 // trial that segfaults, throws or runs out of memory fails alone. The local executor keeps N
 // such processes busy; the Slurm executor writes an sbatch array script whose task i runs trial
 // i, submits it and (unless told not to) waits for it. Both leave the same record:
-//   out/sweeps/{name}_{timestamp}/
+//   out/.sweeps/{name}_{timestamp}/     (a dot folder: out/*/ holds runs only)
 //     sweep.json                the plan: name, file, executor, metric, every trial's params
 //     trials/trial-NNNN.json    the experiment of trial N, exactly as it runs
 //     trials/trial-NNNN.status.json   pending | running | completed | failed | interrupted,
@@ -72,7 +72,12 @@ int run_trial_process(const std::filesystem::path& record_dir, std::size_t index
 // The leaderboard as a fixed-width table.
 void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size_t max_rows = 20);
 
-// A record folder given as a path, or as a name under {output_dir}/sweeps/; nullopt if neither
+// Where sweep records live under the output folder: hidden, so that out/*/ is runs only (a
+// script walking out/*/metadata.json, as the specification's list tool does, sees no record).
+inline constexpr const char* kSweepRecordsFolder = ".sweeps";
+
+// A record folder given as a path, or as a name under {output_dir}/.sweeps/ (or the older
+// sweeps/); nullopt if neither
 // holds a sweep.json. find_sweep_record throws IoError instead.
 std::optional<std::filesystem::path> locate_sweep_record(const std::string& name_or_path,
                                                          const std::filesystem::path& output_dir);

@@ -1,5 +1,9 @@
 // A finished run, walked file by file against the output standard; determinism; resume;
 // broken experiments; the TrainingManager API.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <regex>
 
@@ -312,6 +316,36 @@ TEST_F(Run, ManagerFollowsTheSpecificationsCalls) {
   auto again = klab::TrainingManager::load_run(manager.run_name(), out());
   again.save_checkpoint(*net, optimizer, 6, {{"val_loss", 0.21}});
   EXPECT_EQ(klab::files::read_json(manager.run_dir() / "checkpoints" / "best" / "metrics.json")["epoch"], 4);
+}
+
+// A checkpoint replaced while the process dies at any point: best/ is always one complete
+// checkpoint, the old or the new, never missing (renameat2 RENAME_EXCHANGE).
+TEST_F(Run, ReplacingACheckpointNeverLeavesItMissing) {
+  for (const char* point : {"checkpoint-written", "checkpoint-exchanged"}) {
+    klab::TrainingManager manager("000001", "lstm", out());
+    torch::nn::Linear net(3, 1);
+    torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(0.01));
+    manager.save_best(*net, optimizer, 1, {{"val_loss", 0.5}});
+    const fs::path best = manager.run_dir() / "checkpoints" / "best";
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::setenv("KLAB_CRASH_AT", point, 1);
+      manager.save_best(*net, optimizer, 2, {{"val_loss", 0.4}});
+      ::_exit(3);  // not reached: the crash point kills the process
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << point << ": status " << status;
+    ASSERT_TRUE(fs::is_regular_file(best / "pytorch_model.bin")) << point;
+    const int epoch = klab::files::read_json(best / "metrics.json")["epoch"];
+    EXPECT_EQ(epoch, std::string(point) == "checkpoint-written" ? 1 : 2) << point;
+    EXPECT_EQ(klab::load_pickle(best / "pytorch_model.bin").toGenericDict().at("epoch").toInt(), epoch) << point;
+    // The next save clears what the crash left under the temporary name.
+    manager.save_best(*net, optimizer, 3, {{"val_loss", 0.3}});
+    EXPECT_EQ(klab::files::read_json(best / "metrics.json")["epoch"], 3);
+    EXPECT_FALSE(fs::exists(best.parent_path() / ".tmp-best")) << point;
+  }
 }
 
 TEST_F(Run, ManagerServesAUsersOwnLoopAndListsRuns) {
