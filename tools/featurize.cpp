@@ -48,7 +48,8 @@ int run(int argc, char** argv) {
       ("symbol", po::value<std::string>(), "symbol (600519, sh600519, 600519.SH, ...)")
       ("start", po::value<std::string>()->default_value(""), "first date, ISO")
       ("end", po::value<std::string>()->default_value(""), "last date, ISO")
-      ("adjust", po::value<std::string>()->default_value("forward"), "none | forward | backward")
+      ("adjust", po::value<std::string>()->default_value("backward"),
+       "backward (causal) | forward (rescaled by the last day's factor: look-ahead) | none")
       ("features", po::value<std::string>()->default_value("default"),
        "a set (default, basic, ohlcv) or a comma-separated list of names")
       ("out,o", po::value<std::string>(), "output CSV file (default: stdout)")

@@ -6,6 +6,7 @@
 //   predict --run RUN --symbol 600519 --from 2021-06-01 --to 2021-12-31      (one per day)
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include <boost/program_options.hpp>
 
@@ -105,14 +106,20 @@ int run(int argc, char** argv) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "run " << engine.run_name() << " (" << engine.experiment().model_type << ", "
-              << engine.experiment().target_kind << " target, " << engine.experiment().adjust << "-adjusted prices)\n";
+              << engine.experiment().target_kind << " target, trained on " << engine.experiment().adjust
+              << "-adjusted prices)\n";
+    // LAST and PREDICTED are market quotes (the close the exchange printed, and the price the
+    // predicted return implies from it); ADJ_* are the adjusted prices the model worked in.
     std::cout << std::left << std::setw(8) << "SYMBOL" << std::setw(12) << "AS_OF" << std::setw(13) << "FOR"
-              << std::setw(12) << "LAST" << std::setw(12) << "PREDICTED" << "RETURN\n";
+              << std::setw(12) << "LAST" << std::setw(12) << "PREDICTED" << std::setw(10) << "RETURN" << std::setw(12)
+              << "ADJ_LAST" << "ADJ_PREDICTED\n";
     for (const auto& p : predictions) {
+      std::ostringstream ret;
+      ret << std::fixed << std::showpos << std::setprecision(3) << p.predicted_return * 100 << "%";
       std::cout << std::left << std::setw(8) << p.symbol << std::setw(12) << p.as_of << std::setw(13)
                 << (p.target_date + (p.target_date_estimated ? "*" : "")) << std::fixed << std::setprecision(2)
-                << std::setw(12) << p.last_close << std::setw(12) << p.predicted_close << std::showpos
-                << std::setprecision(3) << p.predicted_return * 100 << "%" << std::noshowpos << std::defaultfloat << "\n";
+                << std::setw(12) << p.market_last_close << std::setw(12) << p.market_predicted_close << std::setw(10)
+                << ret.str() << std::setw(12) << p.last_close << p.predicted_close << std::defaultfloat << "\n";
     }
     if (std::any_of(predictions.begin(), predictions.end(), [](const auto& p) { return p.target_date_estimated; })) {
       std::cout << "* the next weekday after the last bar; exchange holidays are not known\n";

@@ -48,7 +48,8 @@ python3 - "$work/cli.json" "$work/batch.json" "$work/range.json" <<'PY' || exit 
 import json, sys
 cli, batch, rng = (json.load(open(f)) for f in sys.argv[1:4])
 p = cli["predictions"][0]
-assert p["symbol"] == "600519" and p["as_of"] == "2022-01-14" and p["last_close"] == 1867.0, p
+assert p["symbol"] == "600519" and p["as_of"] == "2022-01-14" and p["market_last_close"] == 1867.0, p
+assert p["prices"] == "backward-adjusted" and abs(p["market_predicted_close"] - 1867.0 * (1 + p["predicted_return"])) < 1e-9, p
 assert abs(p["predicted_return"] - (p["predicted_close"] / p["last_close"] - 1)) < 1e-12
 assert [q["symbol"] for q in batch["predictions"]] == ["600519", "000001"]
 assert len(rng["predictions"]) == 23 and rng["predictions"][0]["as_of"] == "2021-12-01", len(rng["predictions"])

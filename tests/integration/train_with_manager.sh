@@ -24,8 +24,9 @@ PY
 # The run predicts: the example saves experiment.json beside scaler.json.
 "$build/bin/predict" --output-dir "$work/out" --run "$(basename "$run")" --symbol 000001 --json > "$work/predict.json"
 /usr/bin/python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["predictions"][0]; assert p["symbol"]=="000001" and p["predicted_close"]>0, p' "$work/predict.json"
-# A run without experiment.json says what prediction needs.
-rm "$run/experiment.json"
+# The pipeline also travels in model/; a run with neither copy says what prediction needs.
+test -s "$run/model/klab_experiment.json" && test -s "$run/model/klab_scaler.json" || { echo "FAIL: model/ lacks the pipeline"; exit 1; }
+rm "$run/experiment.json" "$run/model/klab_experiment.json"
 if msg=$("$build/bin/predict" --output-dir "$work/out" --run "$(basename "$run")" --symbol 000001 2>&1); then
   echo "FAIL: predict without experiment.json must fail"; exit 1
 fi

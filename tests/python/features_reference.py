@@ -1,8 +1,9 @@
 """pandas re-implementation of klab's default features (docs/DATA.md), compared with klab's.
 
-Usage: features_reference.py KLINE_DB SYMBOL KLAB_FEATURES_CSV [START END]
+Usage: features_reference.py KLINE_DB SYMBOL KLAB_FEATURES_CSV [START END [ADJUST]]
 
-Reads the same bars from the SQLite file with pandas, forward-adjusts them from adj_factor,
+Reads the same bars from the SQLite file with pandas, adjusts them from adj_factor as docs/DATA.md
+defines it (backward, the default: raw x factor; forward: raw x factor / last factor),
 computes all 45 features independently, and checks klab's output (tools/featurize) against
 them: the same warm-up (NaN) cells, and every other cell within 1e-6 relative.
 Run with Debian's /usr/bin/python3 (python3-pandas).
@@ -14,13 +15,18 @@ import numpy as np
 import pandas as pd
 
 
-def load(db, symbol, start, end):
+def load(db, symbol, start, end, adjust):
     with sqlite3.connect(db) as con:
         df = pd.read_sql_query(
             "SELECT trade_date, open, high, low, close, pre_close, volume, amount, adj_factor "
             "FROM stock_kline_data WHERE symbol = ? AND trade_date >= ? AND trade_date <= ? "
             "ORDER BY trade_date", con, params=(symbol, start, end))
-    ratio = df["adj_factor"] / df["adj_factor"].iloc[-1]          # forward adjustment
+    if adjust == "backward":
+        ratio = df["adj_factor"]
+    elif adjust == "forward":
+        ratio = df["adj_factor"] / df["adj_factor"].iloc[-1]
+    else:
+        ratio = df["adj_factor"] * 0 + 1
     for col in ("open", "high", "low", "close", "pre_close"):
         df[col] = df[col] * ratio
     df["volume"] = df["volume"] / ratio
@@ -91,7 +97,8 @@ def features(df):
 def main():
     db, symbol, klab_csv = sys.argv[1:4]
     start, end = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else ("1000-01-01", "9999-12-31")
-    ref = features(load(db, symbol, start, end))
+    adjust = sys.argv[6] if len(sys.argv) > 6 else "backward"
+    ref = features(load(db, symbol, start, end, adjust))
     got = pd.read_csv(klab_csv, index_col="date", na_values=["nan"])
     assert list(got.columns) == list(ref.columns), f"columns differ:\n{list(got.columns)}\n{list(ref.columns)}"
     assert list(got.index) == list(ref.index), "dates differ"

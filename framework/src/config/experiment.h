@@ -53,7 +53,7 @@ struct ExperimentSpec {
   bool multi_symbol = false;         // written as `symbols:` (even with one entry)
   std::string start_date, end_date;
   SplitSpec split;
-  std::string adjust = "forward";
+  std::string adjust = "backward";  // causal; forward rescales the past by the last day's factor
   std::string scaler = "zscore";
   int max_gap_days = 15;
   // features / target / model

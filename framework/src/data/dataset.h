@@ -33,7 +33,7 @@ struct SplitSpec {
 struct DatasetSpec {
   std::vector<std::string> symbols;
   std::string start_date, end_date;  // "" = open
-  Adjustment adjustment = Adjustment::kForward;
+  Adjustment adjustment = Adjustment::kBackward;  // causal: a row's prices use no later factor
   std::vector<std::string> features;  // validated names (data/features.h)
   std::size_t seq_length = 60;
   std::string target_kind = "close";  // close: price `horizon` days ahead; return: close ratio - 1

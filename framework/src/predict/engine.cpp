@@ -13,6 +13,7 @@
 #include "plugins/registry.h"
 #include "runs/files.h"
 #include "runs/run_index.h"
+#include "runs/training_manager.h"
 #include "runs/state_dict.h"
 
 namespace klab {
@@ -46,7 +47,9 @@ nlohmann::json Prediction::to_json() const {
           {"last_close", last_close},
           {"predicted_close", predicted_close},
           {"predicted_return", predicted_return},
-          {"prices", prices}};
+          {"prices", prices},
+          {"market_last_close", market_last_close},
+          {"market_predicted_close", market_predicted_close}};
 }
 
 PredictionEngine::PredictionEngine(PredictionEngine&&) noexcept = default;
@@ -76,16 +79,24 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
                             PluginRegistry& registry) {
   registry_ = &registry;
   run_dir_ = run_dir;
-  run_metadata_ = files::read_json(run_dir / "metadata.json");
+  // The pipeline travels with the weights: model/klab_experiment.json and model/klab_scaler.json
+  // (a model folder copied on its own keeps working), else the run folder's files.
+  const fs::path model_dir = model_path.parent_path();
+  auto locate = [&](const std::string& extra, const std::string& in_run) {
+    return fs::exists(model_dir / extra) ? model_dir / extra : run_dir / in_run;
+  };
+  const bool in_run = fs::exists(run_dir / "metadata.json");
+  run_metadata_ = in_run ? files::read_json(run_dir / "metadata.json") : nlohmann::json::object();
   if (!run_metadata_.is_object()) throw IoError((run_dir / "metadata.json").string() + ": not a JSON object");
   const auto name = run_metadata_.find("run_name");
-  run_name_ = name != run_metadata_.end() && name->is_string() ? name->get<std::string>() : run_dir.filename().string();
+  run_name_ = name != run_metadata_.end() && name->is_string() ? name->get<std::string>()
+              : in_run ? run_dir.filename().string() : model_dir.string();
   const auto status = run_metadata_.find("status");
-  if (status == run_metadata_.end() || *status != "completed") {
+  if (in_run && (status == run_metadata_.end() || *status != "completed")) {
     throw IoError("run " + run_name_ + ": status is " + (status == run_metadata_.end() ? "missing" : status->dump()) +
                   "; only a completed run can predict");
   }
-  const fs::path experiment = run_dir / "experiment.json";
+  const fs::path experiment = locate(kModelExperimentFile, "experiment.json");
   if (!fs::exists(experiment)) {
     throw IoError("run " + run_name_ + " has no experiment.json: prediction needs the pipeline that made the weights "
                   "(data source, features, seq_length, target, adjustment); a loop of your own saves it with "
@@ -93,11 +104,12 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
                   "examples/train_with_manager.cpp)");
   }
   spec_ = ExperimentSpec::from_json(files::read_json(experiment), experiment.string());
-  const auto scaler_json = files::read_json(run_dir / "scaler.json");
+  const fs::path scaler_file = locate(kModelScalerFile, "scaler.json");
+  const auto scaler_json = files::read_json(scaler_file);
   scaler_ = Scaler::from_json(scaler_json);
   if (scaler_json.value("feature_names", nlohmann::json::array()) != nlohmann::json(spec_.features) ||
       scaler_.center.size() != spec_.features.size()) {
-    throw IoError((run_dir / "scaler.json").string() + ": its features do not match experiment.json");
+    throw IoError(scaler_file.string() + ": its features do not match " + experiment.string());
   }
   model_config_ = model_config;
   nlohmann::json hyperparameters = model_config;
@@ -203,6 +215,10 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
       pred.predicted_close = scaler_.price_from_output(y[k - first], spec_.target_kind, pred.last_close);
       pred.predicted_return = pred.predicted_close / pred.last_close - 1.0;
       pred.prices = std::string(adjustment_name(adjustment)) + "-adjusted";
+      // In market terms: the close the exchange quoted that day, and the price the predicted
+      // return implies from it (adjusted prices of a backward series are not quotes).
+      pred.market_last_close = bars[r].close;
+      pred.market_predicted_close = bars[r].close * (1.0 + pred.predicted_return);
       if (r + spec_.horizon < bars.size()) {
         pred.target_date = bars[r + spec_.horizon].trade_date;
       } else {

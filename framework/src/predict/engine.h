@@ -43,10 +43,12 @@ struct Prediction {
                                 // else as_of + horizon weekdays (exchange holidays not known)
   bool target_date_estimated = false;
   int horizon = 1;
-  double last_close = 0;        // adjusted close of as_of (forward: equals the raw close of the last loaded bar)
+  double last_close = 0;        // adjusted close of as_of, in the run's adjustment (what the model saw)
   double predicted_close = 0;   // price units, same adjustment as last_close
   double predicted_return = 0;  // predicted_close / last_close - 1
-  std::string prices;           // "forward-adjusted" | "backward-adjusted" | "none-adjusted"
+  std::string prices;           // "backward-adjusted" | "forward-adjusted" | "none-adjusted"
+  double market_last_close = 0;       // the raw close quoted on as_of
+  double market_predicted_close = 0;  // market_last_close * (1 + predicted_return): a quote
   nlohmann::json to_json() const;
 };
 

@@ -294,6 +294,11 @@ void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json&
   save_pickle(run_dir_ / "model" / "pytorch_model.bin", model_state_dict(model));
   files::write_json(run_dir_ / "model" / "config.json", model_config);
   files::write_json(run_dir_ / "model" / "training_args.json", training_args);
+  // The pipeline beside the weights: model/ alone is enough to predict.
+  for (const auto& [from, to] : {std::pair<const char*, const char*>{"experiment.json", kModelExperimentFile},
+                                 {"scaler.json", kModelScalerFile}}) {
+    if (fs::exists(run_dir_ / from)) files::write_json(run_dir_ / "model" / to, files::read_json(run_dir_ / from));
+  }
   metadata_["model_saved"] = true;
   // Relative, as the specification writes it: a run folder moves with its output folder.
   fs::path base = output_dir_.lexically_normal();

@@ -36,6 +36,11 @@ inline constexpr const char* kStatusFailed = "failed";
 
 class RunLock;
 
+// Copies of the run's experiment.json and scaler.json that save_model puts beside the weights,
+// so that model/ alone (copied elsewhere, backed up) is enough to predict.
+inline constexpr const char* kModelExperimentFile = "klab_experiment.json";
+inline constexpr const char* kModelScalerFile = "klab_scaler.json";
+
 struct RunListing {
   std::string name;
   std::filesystem::path path;
@@ -91,7 +96,8 @@ class TrainingManager {
   // Only checkpoints/best/ (a new best between regular checkpoints).
   void save_best(torch::nn::Module& model, torch::optim::Optimizer& optimizer, int epoch,
                  const nlohmann::json& metrics);
-  // model/pytorch_model.bin (state_dict), model/config.json, model/training_args.json;
+  // model/pytorch_model.bin (state_dict), model/config.json, model/training_args.json, and
+  // model/klab_experiment.json + model/klab_scaler.json copied from the run when it has them;
   // metadata: model_saved, model_path ("out/{run}/model/pytorch_model.bin" as in the
   // specification: relative, the output folder's own name when it was given as an absolute path).
   void save_model(torch::nn::Module& model, const nlohmann::json& model_config,

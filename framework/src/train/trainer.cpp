@@ -252,6 +252,14 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   manager.save_training_log("threads: " + std::to_string(at::get_num_threads()) + " (train.threads " +
                             std::to_string(t.threads) + ", " + std::to_string(cores_given()) +
                             " core(s) given to this run; BLAS on 1)");
+  if (spec.adjust == "forward") {
+    // Asked for explicitly (the default is backward): say what it costs, in the log and on screen.
+    const std::string warning =
+        "warning: data.adjust: forward divides every price by the last loaded day's factor, so training rows "
+        "depend on later ex-rights days (look-ahead); backward, the default, does not";
+    manager.save_training_log(warning);
+    if (options.progress) *options.progress << warning << "\n";
+  }
   manager.save_training_log("开始加载数据");
   std::vector<std::string> symbols = spec.symbols;
   if (symbols == std::vector<std::string>{"all"}) {

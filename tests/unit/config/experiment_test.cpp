@@ -51,7 +51,7 @@ TEST(Experiment, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(spec.train.checkpoint_interval, 10u);
   EXPECT_EQ(spec.train.seed, 42u);
   EXPECT_EQ(spec.train.threads, 1);
-  EXPECT_EQ(spec.adjust, "forward");
+  EXPECT_EQ(spec.adjust, "backward");
   EXPECT_DOUBLE_EQ(spec.split.train, 0.7);
   EXPECT_EQ(spec.output_dir, "out");
 }

@@ -74,7 +74,7 @@ TEST_F(SampleDb, ScalerStatisticsAreThoseOfTheTrainingRowsAlone) {
     s.scaler = kind;
     auto ds = klab::Dataset::build(*src, s);
     // Recompute independently: features of the rows dated before the validation period.
-    auto bars = klab::adjust_bars(src->load_bars("600519", "", ""), klab::Adjustment::kForward);
+    auto bars = klab::adjust_bars(src->load_bars("600519", "", ""), s.adjustment);
     auto frame = klab::compute_features(bars, s.features);
     for (std::size_t j = 0; j < frame.cols(); ++j) {
       std::vector<double> v;
@@ -107,11 +107,11 @@ TEST_F(SampleDb, ScalerStatisticsAreThoseOfTheTrainingRowsAlone) {
 
 TEST_F(SampleDb, ValidationAndTestDataCannotMoveTheScaler) {
   auto src = source();
-  // Backward adjustment is causal (each factor depends only on earlier days). Forward adjustment
-  // rescales every past price by the last loaded day's factor, so its price levels move with
-  // the end date: docs/DATA.md says so.
+  // On the defaults: the default adjustment (backward) is causal, each factor depends only on
+  // earlier days. 600036 goes ex-dividend in July 2021, after the shorter end date: forward
+  // adjustment would rescale every training price by it and move the scaler (checked below).
   auto s = spec({"600036"});
-  s.adjustment = klab::Adjustment::kBackward;
+  EXPECT_EQ(s.adjustment, klab::Adjustment::kBackward);
   s.split.val_start = "2020-01-02";
   s.split.test_start = "2021-01-04";
   auto full = klab::Dataset::build(*src, s);
@@ -122,6 +122,13 @@ TEST_F(SampleDb, ValidationAndTestDataCannotMoveTheScaler) {
   EXPECT_EQ(full.scaler().target_center, shorter.scaler().target_center);
   EXPECT_EQ(full.train().size(), shorter.train().size());
   EXPECT_LT(shorter.test().size(), full.test().size());
+  // The same comparison with forward adjustment sees the later ex-dividend day: the check bites.
+  s.adjustment = klab::Adjustment::kForward;
+  s.end_date = "";
+  auto forward_full = klab::Dataset::build(*src, s);
+  s.end_date = "2021-06-30";
+  auto forward_shorter = klab::Dataset::build(*src, s);
+  EXPECT_NE(forward_full.scaler().center, forward_shorter.scaler().center);
 }
 
 TEST_F(SampleDb, WindowsAreScaledSlicesOfTheFeatureMatrix) {
@@ -130,7 +137,7 @@ TEST_F(SampleDb, WindowsAreScaledSlicesOfTheFeatureMatrix) {
   const auto& w = ds.test().back();
   std::vector<float> window(20 * ds.n_features());
   ds.fill_window(w, window.data());
-  auto bars = klab::adjust_bars(src->load_bars("601318", "", ""), klab::Adjustment::kForward);
+  auto bars = klab::adjust_bars(src->load_bars("601318", "", ""), ds.spec().adjustment);
   auto frame = klab::compute_features(bars, ds.spec().features);
   const std::size_t raw_row = w.end_row + 59;  // warm-up rows are dropped before indexing
   for (std::size_t j = 0; j < ds.n_features(); ++j) {

@@ -57,8 +57,11 @@ TEST_F(Engine, PredictsFromSourceAndFromBars) {
   EXPECT_EQ(latest.as_of, "2022-01-14");
   EXPECT_TRUE(latest.target_date_estimated);
   EXPECT_EQ(latest.target_date, "2022-01-17");  // the Monday after
-  EXPECT_DOUBLE_EQ(latest.last_close, 1867.0);  // forward-adjusted: the last bar is raw
+  EXPECT_DOUBLE_EQ(latest.market_last_close, 1867.0);  // the quoted close of 2022-01-14
+  EXPECT_EQ(latest.prices, "backward-adjusted");       // the default, causal adjustment
+  EXPECT_GT(latest.last_close, latest.market_last_close);  // backward-adjusted: dividends added back
   EXPECT_NEAR(latest.predicted_return, latest.predicted_close / latest.last_close - 1, 1e-12);
+  EXPECT_NEAR(latest.market_predicted_close, 1867.0 * (1 + latest.predicted_return), 1e-9);
 
   auto past = engine.predict("600519", "2021-12-30");
   EXPECT_EQ(past.as_of, "2021-12-30");
@@ -75,8 +78,35 @@ TEST_F(Engine, PredictsFromSourceAndFromBars) {
                                     klab::files::read_json(run.run_dir / "model" / "config.json"),
                                     klab::test::registry());
   EXPECT_DOUBLE_EQ(spec_style.predict("600519").predicted_close, latest.predicted_close);
+  // The model folder alone, copied elsewhere (cp -r out/RUN/model backup/), still predicts.
+  namespace fs = std::filesystem;
+  const fs::path copied = out() / "elsewhere" / "model";
+  fs::create_directories(copied.parent_path());
+  fs::copy(run.run_dir / "model", copied, fs::copy_options::recursive);
+  klab::PredictionEngine from_copy(copied / "pytorch_model.bin", "lstm", klab::files::read_json(copied / "config.json"),
+                                   klab::test::registry());
+  EXPECT_DOUBLE_EQ(from_copy.predict("600519").predicted_close, latest.predicted_close);
   EXPECT_EQ(engine.metadata()["model_type"], "lstm");
   EXPECT_EQ(engine.metadata()["features"].size(), 12u);
+}
+
+// A prediction as of D uses nothing dated after D: as of 2021-06-01 it is the same whether the
+// data ends that day (predict) or runs on past 600519's ex-dividend day of 2021-06-25
+// (predict_range over all the data), and --date D equals --from D --to D.
+TEST_F(Engine, AsOfADateNothingLaterCounts) {
+  auto run = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  auto engine = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  const auto later = engine.source().load_bars("600519", "2021-06-02", "2021-12-31");
+  bool ex_rights_later = false;
+  for (std::size_t i = 1; i < later.size(); ++i) ex_rights_later |= later[i].pre_close != later[i - 1].close;
+  ASSERT_TRUE(ex_rights_later) << "the test needs an ex-rights day after the date";
+  const auto as_of = engine.predict("600519", "2021-06-01");
+  const auto range = engine.predict_range("600519", "2021-06-01", "2021-06-01");
+  ASSERT_EQ(range.size(), 1u);
+  EXPECT_EQ(range[0].as_of, as_of.as_of);
+  EXPECT_EQ(range[0].predicted_return, as_of.predicted_return);
+  EXPECT_EQ(range[0].predicted_close, as_of.predicted_close);
+  EXPECT_EQ(range[0].market_predicted_close, as_of.market_predicted_close);
 }
 
 TEST_F(Engine, ClearErrors) {
