@@ -13,7 +13,7 @@ packages=(
   libboost-dev libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev
   libfmt-dev libcpp-httplib-dev
   # data sources
-  libsqlite3-dev sqlite3 libmysqlcppconn-dev mariadb-server mariadb-client
+  libsqlite3-dev sqlite3 zlib1g-dev libmysqlcppconn-dev mariadb-server mariadb-client
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-torch python3-pandas
   # cluster scheduler for sweeps

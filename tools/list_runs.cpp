@@ -21,6 +21,7 @@
 
 #include "cli/options.h"
 #include "runs/files.h"
+#include "runs/predictions_file.h"
 #include "data/dates.h"
 #include "runs/run_index.h"
 #include "runs/run_lock.h"
@@ -104,6 +105,19 @@ void print_run(const klab::RunRecord& r, std::ostream& out) {
   }
   for (const auto& p : r.problems) out << "  ! " << p << "\n";
   print_json_file(out, "evaluation", r.path / "results" / "eval_results.json");
+  try {
+    const auto predictions = klab::read_predictions(r.path);
+    std::set<std::string> symbols, dates;
+    for (const auto& p : predictions) {
+      symbols.insert(p.symbol);
+      dates.insert(p.date);
+    }
+    out << "\npredictions: " << predictions.size() << " test predictions, " << symbols.size() << " symbol(s), "
+        << dates.size() << " day(s)"
+        << (dates.empty() ? std::string() : " from " + *dates.begin() + " to " + *dates.rbegin()) << "\n";
+  } catch (const klab::Error& e) {
+    out << "\npredictions: (" << e.what() << ")\n";
+  }
   print_json_file(out, "training", r.path / "model" / "training_args.json");
   print_json_file(out, "model", r.path / "model" / "config.json");
   out << "\ncheckpoints:";

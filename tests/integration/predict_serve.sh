@@ -35,7 +35,7 @@ $p --run "$lstm" --symbol 600519 --from 2021-12-01 --to 2021-12-31 --json > "$wo
 out=$($p --run "$lstm" --symbol 688981 2>&1) && fail "unknown symbol must fail"
 echo "$out" | grep -q "symbol 688981: no bars in SQLite" || fail "unknown symbol message: $out"
 out=$($p --run "$lstm" --symbol 600519 --date 2019-06-20 2>&1) && fail "too little history must fail"
-echo "$out" | grep -q "but the model needs 30 (20 warm-up + 10 seq_length)" || fail "short history message: $out"
+echo "$out" | grep -q "but the model needs 229 (219 warm-up + 10 seq_length)" || fail "short history message: $out"
 cp -r "$work/out/$gru" "$work/out/needs_mlp"
 python3 - "$work/out/needs_mlp" <<'PY'
 import json, sys
@@ -93,7 +93,7 @@ s, r = call("POST", "/predict", {"symbols": ["600519", "000001", "688981"], "dat
 assert len(r["predictions"]) == 2 and r["errors"][0]["symbol"] == "688981", r
 assert r["predictions"][0]["target_date"] == "2022-01-04" and not r["predictions"][0]["target_date_estimated"], r
 s, r = call("POST", "/predict", {"symbol": "688981"}); assert s == 404 and "no bars" in r["error"], (s, r)
-s, r = call("POST", "/predict", {"symbol": "600519", "date": "2019-06-20"}); assert s == 422 and "needs 30" in r["error"], (s, r)
+s, r = call("POST", "/predict", {"symbol": "600519", "date": "2019-06-20"}); assert s == 422 and "needs 229" in r["error"], (s, r)
 s, r = call("POST", "/predict", raw=b"{\"symbol\": "); assert s == 400 and "malformed JSON" in r["error"], (s, r)
 s, r = call("POST", "/predict", {"ticker": "600519"}); assert s == 400 and "unknown key 'ticker'" in r["error"], (s, r)
 s, r = call("POST", "/predict", {"symbol": 600519}); assert s == 400, (s, r)

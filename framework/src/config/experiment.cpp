@@ -400,6 +400,7 @@ DatasetSpec ExperimentSpec::dataset_spec(const std::vector<std::string>& resolve
   d.split = split;
   d.scaler = scaler;
   d.max_gap_days = max_gap_days;
+  d.skip_short_symbols = multi_symbol;
   return d;
 }
 

@@ -119,22 +119,28 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     const std::string symbol = symbol_or_verbatim(requested);
     if (!seen.insert(symbol).second) continue;
     auto bars = source.load_bars(symbol, spec.start_date, spec.end_date);
+    // Too little data: an error for a one-symbol run, a skipped symbol for a run over several.
+    auto too_little = [&](const std::string& reason) {
+      if (!spec.skip_short_symbols) throw DataError("symbol " + requested + ": " + reason);
+      ds.skipped_symbols_.push_back({symbol, reason});
+    };
     if (bars.empty()) {
-      throw DataError("symbol " + requested + ": no bars in " + source.display_name() +
-                      (spec.start_date.empty() && spec.end_date.empty()
-                           ? std::string()
-                           : " between " + (spec.start_date.empty() ? "the start" : spec.start_date) +
-                                 " and " + (spec.end_date.empty() ? "the end" : spec.end_date)));
+      too_little("no bars in " + source.display_name() +
+                 (spec.start_date.empty() && spec.end_date.empty()
+                      ? std::string()
+                      : " between " + (spec.start_date.empty() ? "the start" : spec.start_date) + " and " +
+                            (spec.end_date.empty() ? "the end" : spec.end_date)));
+      continue;
+    }
+    if (bars.size() < warmup + seq + h) {
+      too_little(std::to_string(bars.size()) + " bars, but a window needs " + std::to_string(warmup + seq + h) + " (" +
+                 std::to_string(warmup) + " warm-up + " + std::to_string(seq) + " seq_length + " +
+                 std::to_string(h) + " horizon)");
+      continue;
     }
     ds.raw_rows_ += bars.size();
     const auto adjusted = adjust_bars(bars, spec.adjustment);
     auto frame = compute_features(adjusted, spec.features);
-    if (frame.rows() < warmup + seq + h) {
-      throw DataError("symbol " + symbol + ": " + std::to_string(frame.rows()) +
-                      " bars, but a window needs " + std::to_string(warmup + seq + h) + " (" +
-                      std::to_string(warmup) + " warm-up + " + std::to_string(seq) +
-                      " seq_length + " + std::to_string(h) + " horizon)");
-    }
     // Warm-up rows (a feature's look-back incomplete) are dropped explicitly.
     RawSeries s;
     s.symbol = symbol;
@@ -167,6 +173,11 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
       s.windows.push_back({0, static_cast<std::uint32_t>(end)});
     }
     raw.push_back(std::move(s));
+  }
+  if (raw.empty()) {
+    const auto& first = ds.skipped_symbols_.front();
+    throw DataError("data.symbols: none of the " + std::to_string(ds.skipped_symbols_.size()) +
+                    " symbol(s) has enough data for one window (e.g. symbol " + first.symbol + ": " + first.reason + ")");
   }
 
   // Chronological split on the target dates.

@@ -41,6 +41,14 @@ struct DatasetSpec {
   SplitSpec split;
   std::string scaler = "zscore";      // zscore | robust | none
   int max_gap_days = 15;              // no window (inputs + target) spans a longer calendar gap
+  // Several symbols (symbols: all, a list): one without bars in the range, or too few for one
+  // window, is skipped with its reason instead of failing the run (a real database holds
+  // delisted and not-yet-listed stocks); the build fails only when none is left.
+  bool skip_short_symbols = false;
+};
+
+struct SkippedSymbol {
+  std::string symbol, reason;
 };
 
 // Per-feature affine scaling x' = (x - center) / scale, fitted on training rows.
@@ -90,6 +98,7 @@ class Dataset {
   std::size_t raw_rows() const { return raw_rows_; }        // bars loaded
   std::size_t dropped_warmup_rows() const { return dropped_warmup_; }
   std::size_t skipped_gap_windows() const { return skipped_gap_windows_; }
+  const std::vector<SkippedSymbol>& skipped_symbols() const { return skipped_symbols_; }
   std::string val_start() const { return val_start_; }      // first val target date
   std::string test_start() const { return test_start_; }    // first test target date
 
@@ -110,6 +119,7 @@ class Dataset {
   std::vector<WindowRef> train_, val_, test_;
   std::size_t raw_rows_ = 0, dropped_warmup_ = 0, skipped_gap_windows_ = 0;
   std::string val_start_, test_start_;
+  std::vector<SkippedSymbol> skipped_symbols_;
 };
 
 }  // namespace klab

@@ -62,7 +62,7 @@ std::string iso_from_days(long days) {
   const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
   const unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[16];
+  char buf[48];  // room for any long year, as the compiler checks
   std::snprintf(buf, sizeof buf, "%04ld-%02u-%02u", y, m, d);
   return buf;
 }

@@ -122,17 +122,31 @@ struct Definition {
   std::size_t warmup;  // rows before the first defined value
 };
 
-// The default set, in order. Warm-up counts are what the formulas imply (see docs/DATA.md).
+// Rows after which an ewm(alpha) has forgotten its starting value to 1e-7: (1 - alpha)^k <= 1e-7.
+// A recursive feature (EMA, MACD, RSI, KDJ) is defined from its first row, but its value there
+// depends on where loading began; after this many rows it no longer does (to ~1e-7 of the
+// starting gap), so the value at a row is the same for a 10-year load and a minimal one.
+std::size_t ewm_memory(double alpha) {
+  return static_cast<std::size_t>(std::ceil(std::log(1e-7) / std::log(1.0 - alpha)));
+}
+
+// The default set, in order. Warm-up: the rows dropped before the feature is used — until its
+// look-back is complete (rolling windows), or until a recursive feature no longer depends on
+// where the data began (ewm_memory); docs/DATA.md lists them.
 const std::vector<Definition>& definitions() {
+  const std::size_t ema12 = ewm_memory(2.0 / 13), ema26 = ewm_memory(2.0 / 27), signal = ewm_memory(2.0 / 10);
+  const std::size_t rsi6 = 1 + ewm_memory(1.0 / 6), rsi14 = 1 + ewm_memory(1.0 / 14);
+  const std::size_t kdj_k = 8 + ewm_memory(1.0 / 3), kdj_d = kdj_k + ewm_memory(1.0 / 3);
   static const std::vector<Definition> all = {
       {"close", 0},          {"open", 0},           {"high", 0},           {"low", 0},
       {"volume", 0},         {"ma_5", 4},           {"ma_10", 9},          {"ma_20", 19},
-      {"ma_60", 59},         {"ema_12", 0},         {"ema_26", 0},         {"return_1", 1},
+      {"ma_60", 59},         {"ema_12", ema12},     {"ema_26", ema26},     {"return_1", 1},
       {"return_5", 5},       {"return_10", 10},     {"return_20", 20},     {"log_return_1", 1},
-      {"volatility_5", 5},   {"volatility_10", 10}, {"volatility_20", 20}, {"rsi_6", 1},
-      {"rsi_14", 1},         {"macd", 0},           {"macd_signal", 0},    {"macd_hist", 0},
+      {"volatility_5", 5},   {"volatility_10", 10}, {"volatility_20", 20}, {"rsi_6", rsi6},
+      {"rsi_14", rsi14},     {"macd", ema26},       {"macd_signal", ema26 + signal},
+      {"macd_hist", ema26 + signal},
       {"bb_upper", 19},      {"bb_lower", 19},      {"bb_width", 19},      {"bb_position", 19},
-      {"kdj_k", 8},          {"kdj_d", 8},          {"kdj_j", 8},          {"atr_14", 13},
+      {"kdj_k", kdj_k},      {"kdj_d", kdj_d},      {"kdj_j", kdj_d},      {"atr_14", 13},
       {"atr_ratio_14", 13},  {"volume_ma_5", 4},    {"volume_ratio_5", 4}, {"volume_ratio_20", 19},
       {"log_amount", 0},     {"volume_change_1", 1}, {"kmid", 0},          {"klen", 0},
       {"kup", 0},            {"klow", 0},           {"ksft", 0},           {"position_20", 19},

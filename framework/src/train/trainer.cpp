@@ -29,6 +29,7 @@
 #include "klab/model.h"
 #include "plugins/registry.h"
 #include "runs/files.h"
+#include "runs/predictions_file.h"
 #include "runs/state_dict.h"
 #include "runs/training_manager.h"
 
@@ -79,50 +80,6 @@ int apply_runtime_policy(int threads) {
   using SetThreads = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
   return used;
-}
-
-nlohmann::json EvalMetrics::to_json() const {
-  // An undefined metric (NaN: r2 of constant actuals, MAPE with only zero actuals) is null.
-  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  nlohmann::json out = {{"mae", number(mae)}, {"rmse", number(rmse)}, {"mape", number(mape)}, {"r2", number(r2)},
-                        {"direction_accuracy", number(direction_accuracy)}, {"test_samples", samples}};
-  if (mape_skipped > 0) out["mape_skipped_zero_actuals"] = mape_skipped;
-  return out;
-}
-
-EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
-                            const std::vector<double>& last_close) {
-  if (predicted.size() != actual.size() || last_close.size() != actual.size()) {
-    throw TrainError("metrics: " + std::to_string(actual.size()) + " actual values, " + std::to_string(predicted.size()) +
-                     " predictions and " + std::to_string(last_close.size()) + " last closes: they must pair up");
-  }
-  EvalMetrics m;
-  m.samples = actual.size();
-  if (actual.empty()) return m;
-  const double n = static_cast<double>(actual.size());
-  double abs_sum = 0, sq_sum = 0, pct_sum = 0, mean = 0, correct = 0;
-  std::size_t pct_count = 0;
-  for (double a : actual) mean += a / n;
-  double total = 0;
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double err = predicted[i] - actual[i];
-    abs_sum += std::abs(err);
-    sq_sum += err * err;
-    if (actual[i] != 0) {  // a percentage of zero is undefined: such samples are left out of MAPE
-      pct_sum += std::abs(err) / std::abs(actual[i]);
-      ++pct_count;
-    }
-    total += (actual[i] - mean) * (actual[i] - mean);
-    const double up_pred = predicted[i] - last_close[i], up_real = actual[i] - last_close[i];
-    if (up_pred * up_real > 0 || (up_pred == 0 && up_real == 0)) correct += 1;
-  }
-  m.mae = abs_sum / n;
-  m.rmse = std::sqrt(sq_sum / n);
-  m.mape = pct_count > 0 ? 100.0 * pct_sum / static_cast<double>(pct_count) : std::nan("");
-  m.mape_skipped = actual.size() - pct_count;
-  m.r2 = total > 0 ? 1.0 - sq_sum / total : std::nan("");  // constant actuals: r2 is undefined
-  m.direction_accuracy = 100.0 * correct / n;
-  return m;
 }
 
 namespace {
@@ -273,6 +230,21 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   // Dataset::build loads the bars and computes the features in one pass (per symbol); the
   // specification's four lines are written in its order once both are done.
   Dataset ds = Dataset::build(source, spec.dataset_spec(symbols));
+  if (!ds.skipped_symbols().empty()) {
+    // Named in training.log and metadata.json, counted on the console.
+    nlohmann::json skipped = nlohmann::json::array();
+    for (const auto& s : ds.skipped_symbols()) {
+      skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
+      manager.save_training_log("skipped symbol " + s.symbol + ": " + s.reason);
+    }
+    manager.annotate("skipped_symbols", skipped);
+    manager.save_training_log("symbols: " + std::to_string(ds.series().size()) + " used, " +
+                              std::to_string(skipped.size()) + " skipped (too little data in the date range)");
+    if (out) {
+      *out << "skipped " << skipped.size() << " of " << symbols.size()
+           << " symbol(s) with too little data in the date range (named in training.log and metadata.json)\n";
+    }
+  }
   manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
   manager.save_training_log("bars loaded: " + std::to_string(ds.raw_rows()) + "; " +
                             std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +
@@ -413,37 +385,19 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
   manager.save_training_log("evaluating the best epoch " + std::to_string(state.best_epoch) + " on " +
                             std::to_string(ds.test().size()) + " test windows");
   const auto scaled = predict_scaled(*model, ds, ds.test());
-  std::vector<double> actual, predicted, last_close;
-  nlohmann::json predictions = nlohmann::json::array();
+  // Predictions by (date, symbol): the one table evaluation and the run files read.
+  std::vector<PointPrediction> predictions;
+  predictions.reserve(ds.test().size());
   for (std::size_t i = 0; i < ds.test().size(); ++i) {
     const WindowRef& w = ds.test()[i];
-    actual.push_back(actual_price(ds, w));
-    predicted.push_back(ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, ds.last_close(w)));
-    last_close.push_back(ds.last_close(w));
-    predictions.push_back({{"date", ds.target_date(w)},
-                           {"symbol", ds.series()[w.series].symbol},
-                           {"actual", actual.back()},
-                           {"predicted", predicted.back()},
-                           {"last_close", last_close.back()}});
+    predictions.push_back({ds.target_date(w), ds.series()[w.series].symbol, actual_price(ds, w),
+                           ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, ds.last_close(w)),
+                           ds.last_close(w)});
   }
-  const EvalMetrics metrics = compute_metrics(actual, predicted, last_close);
-  const EvalMetrics baseline = compute_metrics(actual, last_close, last_close);
-  // A run whose metrics are not numbers must not end "completed" and win a --best-by.
-  for (const auto& [name, value] : {std::pair<const char*, double>{"mae", metrics.mae}, {"rmse", metrics.rmse},
-                                    {"baseline mae", baseline.mae}}) {
-    if (!std::isfinite(value)) {
-      throw TrainError(std::string("evaluation: ") + name + " is " + std::to_string(value) + " on " +
-                       std::to_string(actual.size()) + " test windows; check the data for absurd prices");
-    }
-  }
-  nlohmann::json eval = metrics.to_json();
-  eval["prices"] = std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted";
-  eval["baseline"] = baseline.to_json();
-  eval["baseline"]["kind"] = "persistence (tomorrow's close = today's close)";
-  // The baseline predicts no change: its direction accuracy is the share of days without one.
-  eval["beats_baseline"] = {{"mae", metrics.mae < baseline.mae}, {"rmse", metrics.rmse < baseline.rmse}};
+  nlohmann::json eval = evaluate_predictions(
+      predictions, std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted", spec.multi_symbol);
   eval["test_start"] = ds.test_start();
-  manager.save_predictions(predictions);
+  write_predictions(manager.run_dir() / "results", predictions, spec.multi_symbol);
 
   nlohmann::json model_config = nlohmann::json::parse(model->config_json());
   model_config["feature_names"] = spec.features;
@@ -470,9 +424,11 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager,
       {"threads", t.threads}};
   manager.save_model(*model, model_config, training_args);
   manager.save_evaluation_results(eval);
-  manager.save_training_log("评估完成: mae=" + format_loss(metrics.mae) + ", rmse=" + format_loss(metrics.rmse) +
-                            ", direction_accuracy=" + format_loss(metrics.direction_accuracy));
-  manager.save_training_log("baseline (persistence): mae=" + format_loss(baseline.mae));
+  manager.save_training_log("评估完成: mae=" + format_loss(eval["mae"].get<double>()) +
+                            ", rmse=" + format_loss(eval["rmse"].get<double>()) + ", direction_accuracy=" +
+                            format_loss(eval["direction_accuracy"].is_number() ? eval["direction_accuracy"].get<double>() : 0.0));
+  manager.save_training_log("baseline (persistence): mae=" + format_loss(eval["baseline"]["mae"].get<double>()) + " (on " +
+                            eval["metrics_on"].get<std::string>() + ")");
   manager.update_status(kStatusCompleted);
 
   result.status = kStatusCompleted;

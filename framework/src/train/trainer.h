@@ -17,25 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "config/experiment.h"
+#include "eval/metrics.h"
 
 namespace klab {
 
 class PluginRegistry;
-
-// The specification's metrics, on de-normalised prices.
-struct EvalMetrics {
-  double mae = 0, rmse = 0, mape = 0, r2 = 0, direction_accuracy = 0;  // NaN where undefined
-  std::size_t samples = 0;
-  std::size_t mape_skipped = 0;  // samples with a zero actual, left out of MAPE
-  nlohmann::json to_json() const;
-};
-
-// mape and direction_accuracy in percent; MAPE leaves out zero actuals (NaN if all are zero),
-// r2 is NaN for constant actuals; vectors of different lengths throw TrainError. Direction: the sign of (price - last close) of the
-// prediction equals that of the actual price (a day without change counts as correct only for a
-// prediction without change).
-EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
-                            const std::vector<double>& last_close);
 
 struct RunOptions {
   std::vector<std::filesystem::path> plugin_dirs;

@@ -5,6 +5,7 @@
 // tests/CMakeLists.txt runs the agreement suite again with each instruction set's element-wise
 // loops (KLAB_FUSED_ISA=avx2, generic).
 #include <cstdlib>
+#include <iostream>
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
@@ -43,6 +44,26 @@ bool klabs_own_gemm() {
 #else
   return false;
 #endif
+}
+
+// The element-wise loops this process runs, as fused_rnn.cpp picks them (KLAB_FUSED_ISA or the
+// widest the CPU has), said once in the test output so a log shows what was tested.
+std::string isa_in_use() {
+  const char* forced = std::getenv("KLAB_FUSED_ISA");
+  if (forced && *forced) return forced;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (klabs_own_gemm()) return "avx512";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+#endif
+  return "generic";
+}
+void say_isa_once() {
+  static const bool said = [] {
+    std::cout << "[ fused ISA ] element-wise loops: " << isa_in_use() << "; GEMM: "
+              << (klabs_own_gemm() ? "klab's AVX-512 kernel" : "BLAS (cblas_sgemm)") << std::endl;
+    return true;
+  }();
+  (void)said;
 }
 
 // max |a - b| / max |b|; `floor` bounds the denominator from below for a quantity whose exact
@@ -87,6 +108,8 @@ Pass run(klab::Model& model, const torch::Tensor& x, const torch::Tensor& y) {
 class FusedRnn : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FusedRnn, AgreesWithAutograd) {
+  say_isa_once();
+  RecordProperty("isa", isa_in_use());
   // The reference is the autograd module in float64, so the comparison measures the fused
   // path's own error, not the sum of two float32 roundings; the float32 autograd module's error
   // against the same reference is printed beside it.
@@ -120,8 +143,9 @@ TEST_P(FusedRnn, AgreesWithAutograd) {
       const double err = relative_error(g.to(torch::kDouble), g_ref, floor);
       const double plain_err = relative_error(g_plain.to(torch::kDouble), g_ref, floor);
       if (std::getenv("KLAB_TEST_ERRORS")) std::cerr << "ERR " << what << " " << train << " " << err << " " << plain_err << "\n";
-      EXPECT_LT(err, std::max(1e-5, 4 * plain_err)) << what << " train=" << train << " (float32 autograd: "
-                                                    << plain_err << ")";
+      // ... and never beyond 1e-3, however badly float32 autograd itself does on a case.
+      EXPECT_LT(err, std::min(1e-3, std::max(1e-5, 4 * plain_err)))
+          << what << " train=" << train << " (float32 autograd: " << plain_err << ", ISA " << isa_in_use() << ")";
     };
     // Dropout drew the same numbers as ATen: the generator is left in the same state.
     EXPECT_TRUE(torch::equal(got.next_draws, plain.next_draws)) << "generator state, train=" << train;
@@ -148,6 +172,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, FusedRnn,
                          name_of);
 
 TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
+  say_isa_once();
   const int saved = at::get_num_threads();
   torch::manual_seed(20261129);
   for (const std::string type : {"lstm", "gru"}) {
@@ -161,6 +186,7 @@ TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
     at::set_num_threads(2);
     const Pass two = run(*model, x, y);
     if (klabs_own_gemm()) {
+      RecordProperty("gemm", "klab-avx512");
       // klab's kernel sums every element in the same order whatever the row blocks: identical.
       EXPECT_TRUE(torch::equal(two.output, one.output)) << type;
       for (const auto& [name, g] : one.grads) EXPECT_TRUE(torch::equal(two.grads.at(name), g)) << type << " " << name;
@@ -170,6 +196,26 @@ TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
       for (const auto& [name, g] : one.grads) EXPECT_LT(relative_error(two.grads.at(name), g), 1e-5) << type << " " << name;
     }
   }
+  at::set_num_threads(saved);
+}
+
+// Bit-identical results across thread counts hold for klab's AVX-512 GEMM only: where it does
+// not run, this says so as a skip instead of passing for the BLAS case above.
+TEST(FusedRnnThreads, KlabsAvx512GemmIsBitIdenticalAcrossThreads) {
+  say_isa_once();
+  if (!klabs_own_gemm()) GTEST_SKIP() << "klab's AVX-512 GEMM does not run here (CPU without AVX-512, or KLAB_FUSED_ISA="
+                                      << isa_in_use() << "); BLAS is checked to rounding in TwoThreadsComputeWhatOneDoes";
+  const int saved = at::get_num_threads();
+  torch::manual_seed(7);
+  auto model = make("lstm", 5, Shape{1, 16, 9, 11, 0.0}, "fused");
+  model->train(true);
+  auto x = torch::randn({11, 9, 5});
+  auto y = torch::randn({11, 1});
+  at::set_num_threads(1);
+  const Pass one = run(*model, x, y);
+  at::set_num_threads(2);
+  const Pass two = run(*model, x, y);
+  EXPECT_TRUE(torch::equal(two.output, one.output));
   at::set_num_threads(saved);
 }
 

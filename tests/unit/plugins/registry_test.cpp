@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -139,6 +140,38 @@ TEST(Registry, BrokenFileInFolderDoesNotHideOthers) {
   registry.load_directory(klab::PluginRegistry::builtin_plugin_dir());
   EXPECT_EQ(registry.failures().size(), 1u);
   EXPECT_NE(registry.find("model", "lstm"), nullptr);
+}
+
+namespace {
+bool library_mapped(const std::filesystem::path& file) {
+  std::ifstream maps("/proc/self/maps");
+  const std::string name = std::filesystem::canonical(file).string();
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() >= name.size() && line.compare(line.size() - name.size(), name.size(), name) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+// The keep-alive proved on a plugin that can unload (transformer.so; lstm.so and gru.so are
+// linked -z nodelete): mapped while one of its objects lives, after its registry is gone, and
+// unmapped once the last object is freed.
+TEST(Registry, ALibraryStaysLoadedExactlyAsLongAsItsObjects) {
+  const std::filesystem::path file = std::filesystem::path(KLAB_PLUGIN_BUILD_DIR) / "transformer.so";
+  ASSERT_TRUE(std::filesystem::exists(file)) << file;
+  if (library_mapped(file)) GTEST_SKIP() << file << " was loaded before this test (run it alone: ctest does)";
+  std::shared_ptr<klab::Model> model;
+  {
+    klab::PluginRegistry registry;
+    registry.discover();
+    ASSERT_EQ(std::filesystem::canonical(registry.find("model", "transformer")->path), std::filesystem::canonical(file));
+    model = registry.create_model("transformer", 4, R"({"d_model": 8, "nhead": 2, "num_layers": 1})");
+  }
+  ASSERT_TRUE(library_mapped(file)) << "the registry is gone but the model's deleter must keep " << file;
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(model->forward(torch::randn({2, 3, 4})).sizes(), (std::vector<std::int64_t>{2, 1}));
+  model.reset();
+  EXPECT_FALSE(library_mapped(file)) << "the last object is gone: " << file << " should be unloaded";
 }
 
 TEST(Registry, ModelOutlivesRegistry) {

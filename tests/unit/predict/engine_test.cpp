@@ -118,7 +118,7 @@ TEST_F(Engine, ClearErrors) {
     engine.predict("600519", "2019-06-20");
     FAIL();
   } catch (const klab::InsufficientHistoryError& e) {
-    EXPECT_NE(std::string(e.what()).find("but the model needs 30 (20 warm-up + 10 seq_length)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("but the model needs 229 (219 warm-up + 10 seq_length)"), std::string::npos) << e.what();
   }
   auto bars = engine.source().load_bars("600519", "2021-01-01", "2021-02-01");
   EXPECT_THROW(engine.predict_bars("600519", bars), klab::InsufficientHistoryError);

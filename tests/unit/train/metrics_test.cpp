@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "klab/error.h"
+#include "eval/metrics.h"
 #include "train/trainer.h"
 
 TEST(Metrics, KnownValues) {
@@ -39,4 +40,25 @@ TEST(Metrics, ZeroActualsConstantActualsAndMismatchedInputs) {
   EXPECT_DOUBLE_EQ(flat.mae, 2.0 / 3.0);
   EXPECT_THROW(klab::compute_metrics({1, 2}, {1}, {1, 2}), klab::TrainError);
   EXPECT_THROW(klab::compute_metrics({1, 2}, {1, 2}, {1}), klab::TrainError);
+}
+
+TEST(Metrics, SeveralSymbolsAreJudgedOnReturnsPooledAndPerSymbol) {
+  // A 2-CNY stock and a 2,000-CNY stock, each off by 1 % of its price once and right once.
+  std::vector<klab::PointPrediction> p = {
+      {"2021-01-04", "000001", 2.02, 2.00, 2.00},     // actual +1 %, predicted 0 %
+      {"2021-01-05", "000001", 2.00, 2.00, 2.00},     // both 0 %
+      {"2021-01-04", "600519", 2000, 2020, 2000},     // actual 0 %, predicted +1 %
+      {"2021-01-05", "600519", 2040, 2040, 2000}};    // both +2 %
+  const auto e = klab::evaluate_predictions(p, "backward-adjusted", true);
+  EXPECT_EQ(e["metrics_on"], "returns");
+  EXPECT_NEAR(e["mae"].get<double>(), (0.01 + 0 + 0.01 + 0) / 4, 1e-12);  // in price terms it would be 5.005
+  EXPECT_TRUE(e["mape"].is_null());
+  EXPECT_NEAR(e["baseline"]["mae"].get<double>(), (0.01 + 0 + 0 + 0.02) / 4, 1e-12);
+  EXPECT_EQ(e["per_symbol_average"]["symbols"], 2);
+  EXPECT_NEAR(e["per_symbol_average"]["mae"].get<double>(), (0.005 + 0.005) / 2, 1e-12);
+  EXPECT_NEAR(e["per_symbol_average"]["baseline_mae"].get<double>(), (0.005 + 0.01) / 2, 1e-12);
+  // One symbol: the specification's metrics on prices, as before.
+  const auto one = klab::evaluate_predictions({p[2], p[3]}, "backward-adjusted", false);
+  EXPECT_EQ(one["metrics_on"], "prices");
+  EXPECT_NEAR(one["mae"].get<double>(), 10.0, 1e-12);
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -293,6 +294,27 @@ TEST_F(Run, BrokenExperimentsLeaveNothingOrAFailedRun) {
   }
   EXPECT_TRUE(klab::TrainingManager::list_runs(out()).empty());
   EXPECT_TRUE(klab::TrainingManager::other_folders(out()).empty());
+}
+
+// symbols: all over a database holding a stock without bars in the date range: the run goes on
+// without it, and says so.
+TEST_F(Run, SymbolsAllSkipsWhatHasNoDataAndNamesIt) {
+  std::string text = yaml("type: gru, hidden_size: 4, num_layers: 1");
+  text.replace(text.find("  symbol: \"600519\"\n"), std::string("  symbol: \"600519\"\n").size(),
+               "  symbols: [\"600519\", \"688981\", \"000001\"]\n");
+  std::ostringstream console;
+  klab::RunOptions options;
+  options.progress = &console;
+  auto result = klab::run_experiment(spec(text), klab::test::registry(), options);
+  EXPECT_EQ(result.status, "completed");
+  const auto meta = klab::files::read_json(result.run_dir / "metadata.json");
+  ASSERT_EQ(meta["skipped_symbols"].size(), 1u);
+  EXPECT_EQ(meta["skipped_symbols"][0]["symbol"], "688981");
+  EXPECT_NE(meta["skipped_symbols"][0]["reason"].get<std::string>().find("no bars"), std::string::npos);
+  EXPECT_NE(console.str().find("skipped 1 of 3 symbol(s)"), std::string::npos) << console.str();
+  const std::string log = klab::files::read_text(result.run_dir / "logs" / "training.log");
+  EXPECT_NE(log.find("skipped symbol 688981: no bars"), std::string::npos);
+  EXPECT_NE(log.find("loading data: SQLite, 3 symbol(s)"), std::string::npos);
 }
 
 TEST_F(Run, ManagerFollowsTheSpecificationsCalls) {

@@ -1,0 +1,29 @@
+// runs/predictions_file.h — a run's test predictions on disk, keyed by (date, symbol).
+//
+// One symbol: results/predictions.json, the specification's file ([{date, symbol, actual,
+// predicted, last_close}, ...]). Several symbols: results/predictions.csv.gz, gzip-compressed
+// CSV with the header `date,symbol,prediction,label,last_close` (prediction and label are
+// next-day returns to 8 significant digits, last_close in the run's adjustment; the closes are
+// last_close * (1 + return)), which
+// pandas reads in one call: pd.read_csv("results/predictions.csv.gz", dtype={"symbol": str}).
+// Both are written atomically.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "eval/metrics.h"
+
+namespace klab {
+
+inline constexpr const char* kPredictionsJson = "predictions.json";
+inline constexpr const char* kPredictionsCsvGz = "predictions.csv.gz";
+
+// Writes into `results_dir` the file for the run's kind; returns its path.
+std::filesystem::path write_predictions(const std::filesystem::path& results_dir,
+                                        const std::vector<PointPrediction>& predictions, bool several_symbols);
+// Whichever of the two a run has (results/predictions.csv.gz first). Throws IoError naming the
+// file when neither exists or one is malformed.
+std::vector<PointPrediction> read_predictions(const std::filesystem::path& run_dir);
+
+}  // namespace klab
