@@ -6,6 +6,7 @@
 #include <set>
 
 #include "data/features.h"
+#include "data/windows.h"
 #include "klab/error.h"
 #include "klab/symbols.h"
 
@@ -50,8 +51,8 @@ struct RawSeries {
 
 }  // namespace
 
-void Scaler::apply(float* row, std::size_t n) const {
-  for (std::size_t j = 0; j < n; ++j) row[j] = static_cast<float>((row[j] - center[j]) / scale[j]);
+void Scaler::scale_row(const double* in, float* out) const {
+  for (std::size_t j = 0; j < center.size(); ++j) out[j] = static_cast<float>((in[j] - center[j]) / scale[j]);
 }
 
 nlohmann::json Scaler::to_json(const std::vector<std::string>& feature_names) const {
@@ -153,20 +154,12 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     for (std::size_t i = 0; i + h < rows; ++i) {
       s.target[i] = spec.target_kind == "close" ? s.close[i + h] : s.close[i + h] / s.close[i] - 1.0;
     }
-    // bad[i]: row i has a non-finite feature; gap_break[i]: a calendar gap > max before row i.
-    std::vector<std::size_t> bad_prefix(rows + 1, 0), break_prefix(rows + 1, 0);
-    for (std::size_t i = 0; i < rows; ++i) {
-      bool bad = false;
-      for (std::size_t j = 0; j < F; ++j) bad = bad || !std::isfinite(s.features[i * F + j]);
-      bad_prefix[i + 1] = bad_prefix[i] + (bad ? 1 : 0);
-      bool gap = i > 0 && days_from_iso(s.dates[i]) - days_from_iso(s.dates[i - 1]) > spec.max_gap_days;
-      break_prefix[i + 1] = break_prefix[i] + (gap ? 1 : 0);
-    }
+    // The same rules as prediction (data/windows.h), here through the target row.
+    const WindowRules rules(s.dates, s.features.data(), F, spec.max_gap_days);
     for (std::size_t end = seq - 1; end + h < rows; ++end) {
-      const std::size_t first = end + 1 - seq;
-      if (bad_prefix[end + 1] - bad_prefix[first] > 0 || !std::isfinite(s.target[end])) continue;
-      // Breaks strictly inside [first, end + h]: between first and the target row.
-      if (break_prefix[end + h + 1] - break_prefix[first + 1] > 0) {
+      const auto verdict = rules.check(end, seq, end + h);
+      if (verdict == WindowRules::Verdict::kNonFinite || !std::isfinite(s.target[end])) continue;
+      if (verdict == WindowRules::Verdict::kGap) {
         ++ds.skipped_gap_windows_;
         continue;
       }
@@ -258,12 +251,7 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     out.target = std::move(s.target);
     out.features.resize(s.features.size());
     const std::size_t rows = out.dates.size();
-    for (std::size_t i = 0; i < rows; ++i) {
-      for (std::size_t j = 0; j < F; ++j) {
-        out.features[i * F + j] = static_cast<float>(
-            (s.features[i * F + j] - ds.scaler_.center[j]) / ds.scaler_.scale[j]);
-      }
-    }
+    for (std::size_t i = 0; i < rows; ++i) ds.scaler_.scale_row(&s.features[i * F], &out.features[i * F]);
     ds.series_.push_back(std::move(out));
   }
   return ds;

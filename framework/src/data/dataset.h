@@ -56,7 +56,8 @@ struct Scaler {
   std::string kind = "zscore";
   std::vector<double> center, scale;
   double target_center = 0, target_scale = 1;  // the target (close or return), same kind
-  void apply(float* row, std::size_t n) const;
+  // One row of features, scaled as the model sees it: training windows and predictions both.
+  void scale_row(const double* in, float* out) const;
   double scale_target(double y) const { return (y - target_center) / target_scale; }
   double unscale_target(double y) const { return y * target_scale + target_center; }
   // The price a scaled model output stands for: the close itself, or last_close * (1 + return).

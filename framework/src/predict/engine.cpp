@@ -7,6 +7,7 @@
 
 #include "data/adjust.h"
 #include "data/features.h"
+#include "data/windows.h"
 #include "klab/error.h"
 #include "klab/model.h"
 #include "klab/symbols.h"
@@ -155,7 +156,9 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
   const Adjustment adjustment = parse_adjustment(spec_.adjust);
   const auto adjusted = adjust_bars(bars, adjustment);
   const auto frame = compute_features(adjusted, spec_.features);
-  // Whether the window ending at row r is one the model can be given, as in training.
+  // Whether the window ending at row r is one the model can be given: the training data's
+  // rules (data/windows.h), through r itself (the target is the future).
+  const WindowRules rules(frame.dates, frame.values.data(), F, spec_.max_gap_days);
   auto check_window = [&](std::size_t r) {
     if (r + 1 < warmup + seq) {
       throw InsufficientHistoryError("symbol " + symbol + ": " + std::to_string(r + 1) + " bars up to " +
@@ -163,19 +166,19 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
                                      " (" + std::to_string(warmup) + " warm-up + " + std::to_string(seq) +
                                      " seq_length)");
     }
-    for (std::size_t i = r + 1 - seq; i <= r; ++i) {
-      if (i > r + 1 - seq &&
-          days_from_iso(bars[i].trade_date) - days_from_iso(bars[i - 1].trade_date) > spec_.max_gap_days) {
-        throw InsufficientHistoryError("symbol " + symbol + ": the " + std::to_string(seq) + "-day window up to " +
-                                       bars[r].trade_date + " spans a suspension (" + bars[i - 1].trade_date + " .. " +
-                                       bars[i].trade_date + ", more than max_gap_days " +
-                                       std::to_string(spec_.max_gap_days) + ")");
-      }
-      for (std::size_t j = 0; j < F; ++j) {
-        if (!std::isfinite(frame.at(i, j))) {
-          throw InsufficientHistoryError("symbol " + symbol + ": feature " + spec_.features[j] +
-                                         " is not finite on " + bars[i].trade_date);
-        }
+    if (rules.check(r, seq, r) == WindowRules::Verdict::kUsable) return;
+    const std::size_t first = r + 1 - seq;
+    const std::size_t gap = rules.first_gap(first, r), bad = rules.first_non_finite(first, r);
+    if (gap != WindowRules::npos && (bad == WindowRules::npos || gap <= bad)) {
+      throw InsufficientHistoryError("symbol " + symbol + ": the " + std::to_string(seq) + "-day window up to " +
+                                     bars[r].trade_date + " spans a suspension (" + bars[gap - 1].trade_date + " .. " +
+                                     bars[gap].trade_date + ", more than max_gap_days " +
+                                     std::to_string(spec_.max_gap_days) + ")");
+    }
+    for (std::size_t j = 0; j < F; ++j) {
+      if (!std::isfinite(frame.at(bad, j))) {
+        throw InsufficientHistoryError("symbol " + symbol + ": feature " + spec_.features[j] + " is not finite on " +
+                                       bars[bad].trade_date);
       }
     }
   };
@@ -197,11 +200,7 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
     auto inputs = torch::empty({static_cast<int64_t>(last - first), static_cast<int64_t>(seq), static_cast<int64_t>(F)});
     float* p = inputs.data_ptr<float>();
     for (std::size_t k = first; k < last; ++k) {
-      for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i) {
-        for (std::size_t j = 0; j < F; ++j) {
-          *p++ = static_cast<float>((frame.at(i, j) - scaler_.center[j]) / scaler_.scale[j]);
-        }
-      }
+      for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i, p += F) scaler_.scale_row(&frame.values[i * F], p);
     }
     auto output = model_->forward(inputs).select(1, 0).contiguous();
     const float* y = output.data_ptr<float>();

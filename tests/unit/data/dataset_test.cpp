@@ -10,6 +10,7 @@
 
 #include "data/features.h"
 #include "data/importer.h"
+#include "data/windows.h"
 #include "klab/error.h"
 #include "test_support.h"
 
@@ -288,4 +289,25 @@ TEST_F(SampleDb, FeaturesDoNotDependOnWhereLoadingBegan) {
     }
     EXPECT_LE(worst, 1e-6) << symbol << ": worst " << worst_at;
   }
+}
+
+// The window rules training and prediction share (data/windows.h), on a hand-made series.
+TEST(WindowRules, NonFiniteRowsAndSuspensionsRuleWindowsOut) {
+  // 8 rows, 1 feature: row 2 is NaN, a 20-day suspension before row 6.
+  const std::vector<std::string> dates = {"2021-01-04", "2021-01-05", "2021-01-06", "2021-01-07",
+                                          "2021-01-08", "2021-01-11", "2021-02-01", "2021-02-02"};
+  const std::vector<double> values = {1, 2, std::nan(""), 4, 5, 6, 7, 8};
+  const klab::WindowRules rules(dates, values.data(), 1, 15);
+  using V = klab::WindowRules::Verdict;
+  EXPECT_EQ(rules.check(1, 2, 1), V::kUsable);
+  EXPECT_EQ(rules.check(3, 2, 3), V::kNonFinite);      // rows 2-3
+  EXPECT_EQ(rules.check(4, 2, 4), V::kUsable);         // rows 3-4
+  EXPECT_EQ(rules.check(4, 2, 5), V::kUsable);         // ... with the target on row 5
+  EXPECT_EQ(rules.check(5, 2, 6), V::kGap);            // the target lies after the suspension
+  EXPECT_EQ(rules.check(5, 2, 5), V::kUsable);         // predicting as of row 5: no target yet
+  EXPECT_EQ(rules.check(7, 2, 7), V::kUsable);         // both rows after it
+  EXPECT_EQ(rules.check(6, 2, 6), V::kGap);            // rows 5-6 straddle it
+  EXPECT_EQ(rules.first_gap(4, 7), 6u);
+  EXPECT_EQ(rules.first_non_finite(0, 7), 2u);
+  EXPECT_EQ(rules.first_non_finite(3, 7), klab::WindowRules::npos);
 }
