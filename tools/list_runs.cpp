@@ -220,14 +220,10 @@ bool confirm(const std::string& question, bool yes) {
 
 // Days since an ISO time, or -1 when it is not one (such a run is never "older than").
 long days_since(const std::string& iso) {
-  if (iso.size() < 10 || klab::normalize_date(iso.substr(0, 10)).empty()) return -1;
-  std::tm tm{};
-  tm.tm_year = std::stoi(iso.substr(0, 4)) - 1900;
-  tm.tm_mon = std::stoi(iso.substr(5, 2)) - 1;
-  tm.tm_mday = std::stoi(iso.substr(8, 2));
-  tm.tm_isdst = -1;
-  const std::time_t then = std::mktime(&tm);
-  return static_cast<long>(std::difftime(std::time(nullptr), then) / 86400.0);
+  const std::string day = iso.size() < 10 ? "" : klab::normalize_date(iso.substr(0, 10));
+  if (day.empty()) return -1;
+  // Calendar days between that local date and today's (run times are local wall-clock).
+  return klab::days_from_iso(klab::files::iso_now().substr(0, 10)) - klab::days_from_iso(day);
 }
 
 int run(int argc, char** argv) {

@@ -89,9 +89,7 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
   const bool in_run = fs::exists(run_dir / "metadata.json");
   run_metadata_ = in_run ? files::read_json(run_dir / "metadata.json") : nlohmann::json::object();
   if (!run_metadata_.is_object()) throw IoError((run_dir / "metadata.json").string() + ": not a JSON object");
-  const auto name = run_metadata_.find("run_name");
-  run_name_ = name != run_metadata_.end() && name->is_string() ? name->get<std::string>()
-              : in_run ? run_dir.filename().string() : model_dir.string();
+  run_name_ = files::text_or(run_metadata_, "run_name", in_run ? run_dir.filename().string() : model_dir.string());
   const auto status = run_metadata_.find("status");
   if (in_run && (status == run_metadata_.end() || *status != "completed")) {
     throw IoError("run " + run_name_ + ": status is " + (status == run_metadata_.end() ? "missing" : status->dump()) +

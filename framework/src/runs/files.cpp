@@ -82,6 +82,12 @@ void crash_point(const char* point) {
   if (armed != nullptr && std::strcmp(armed, point) == 0) ::kill(::getpid(), SIGKILL);
 }
 
+std::string text_or(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 namespace {
 std::string format_now(const char* pattern) {
   std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

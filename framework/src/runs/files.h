@@ -16,6 +16,9 @@ void write_atomic(const std::filesystem::path& path, const std::string& content)
 void write_json(const std::filesystem::path& path, const nlohmann::json& value);
 // Throws IoError naming the file when it is missing or not valid JSON.
 nlohmann::json read_json(const std::filesystem::path& path);
+// j[key] when it is a string, else `fallback` (missing, null, or a hand-edited wrong type such as
+// "status": 5): run files are read without ever throwing on a value's type.
+std::string text_or(const nlohmann::json& j, const char* key, const std::string& fallback = "");
 std::string read_text(const std::filesystem::path& path);
 void fsync_dir(const std::filesystem::path& dir);
 

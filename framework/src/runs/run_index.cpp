@@ -40,10 +40,10 @@ nlohmann::json optional_json(const fs::path& path, std::vector<std::string>& pro
 // an exception that would hide every other run.
 std::string text_field(const nlohmann::json& m, const char* key, std::vector<std::string>& problems) {
   const auto it = m.find(key);
-  if (it == m.end() || it->is_null()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  problems.push_back(std::string("metadata.json: ") + key + " is " + it->dump() + ", not a string");
-  return "";
+  if (it != m.end() && !it->is_null() && !it->is_string()) {
+    problems.push_back(std::string("metadata.json: ") + key + " is " + it->dump() + ", not a string");
+  }
+  return files::text_or(m, key);
 }
 
 // A metric as a finite number, or nothing (with a problem when it is there but not one).

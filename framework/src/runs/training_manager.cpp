@@ -66,6 +66,13 @@ void replace_dir(const fs::path& tmp, const fs::path& final_dir) {
   files::fsync_dir(final_dir.parent_path());
 }
 
+// A folder of the output folder that runs or a user's own folders live in: not hidden (.sweeps/,
+// .tmp-*), not the sweep records older klab kept in sweeps/. Whether it is a run is metadata.json.
+bool user_folder(const fs::directory_entry& item) {
+  const std::string name = item.path().filename().string();
+  return item.is_directory() && name.rfind('.', 0) != 0 && name != "sweeps";
+}
+
 c10::IValue json_to_ivalue_metrics(const nlohmann::json& metrics) {
   c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
   for (auto it = metrics.begin(); it != metrics.end(); ++it) {
@@ -131,8 +138,7 @@ TrainingManager TrainingManager::load_run(const std::string& run_name_or_path, c
   m.run_dir_ = dir;
   m.output_dir_ = dir.parent_path();
   m.metadata_ = files::read_json(dir / "metadata.json");
-  const auto name = m.metadata_.find("run_name");
-  m.run_name_ = name != m.metadata_.end() && name->is_string() ? name->get<std::string>() : dir.filename().string();
+  m.run_name_ = files::text_or(m.metadata_, "run_name", dir.filename().string());
   return m;
 }
 
@@ -149,9 +155,7 @@ std::vector<RunListing> TrainingManager::list_runs(const fs::path& output_dir) {
   std::error_code ec;
   if (!fs::is_directory(output_dir, ec)) return runs;
   for (const auto& item : fs::directory_iterator(output_dir, ec)) {
-    if (!item.is_directory() || item.path().filename().string().rfind('.', 0) == 0) continue;
-    if (item.path().filename() == "sweeps") continue;
-    if (!fs::exists(item.path() / "metadata.json", ec)) continue;  // not a run (a user's notes/, backups/)
+    if (!user_folder(item) || !fs::exists(item.path() / "metadata.json", ec)) continue;  // notes/, backups/: not runs
     RunListing run;
     run.name = item.path().filename().string();
     run.path = item.path();
@@ -167,10 +171,7 @@ std::vector<RunListing> TrainingManager::list_runs(const fs::path& output_dir) {
     }
     runs.push_back(std::move(run));
   }
-  auto created = [](const RunListing& r) {
-    const auto it = r.metadata.find("created_at");
-    return (it != r.metadata.end() && it->is_string() ? it->get<std::string>() : std::string()) + r.name;
-  };
+  auto created = [](const RunListing& r) { return files::text_or(r.metadata, "created_at") + r.name; };
   std::sort(runs.begin(), runs.end(), [&](const RunListing& a, const RunListing& b) { return created(a) > created(b); });
   return runs;
 }
@@ -179,9 +180,7 @@ std::vector<std::string> TrainingManager::other_folders(const fs::path& output_d
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(output_dir, ec)) {
-    const std::string name = item.path().filename().string();
-    if (!item.is_directory() || name.rfind('.', 0) == 0 || name == "sweeps") continue;
-    if (!fs::exists(item.path() / "metadata.json", ec)) names.push_back(name);
+    if (user_folder(item) && !fs::exists(item.path() / "metadata.json", ec)) names.push_back(item.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;

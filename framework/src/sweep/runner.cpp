@@ -71,8 +71,7 @@ void end_trial(const fs::path& record, std::size_t i, const std::string& status,
     try {
       // Under the run's lock: if the trial's process is somehow still writing, it is left alone.
       auto manager = TrainingManager::open_for_writing(s["run_dir"].get<std::string>());
-      const auto field = manager.metadata().find("status");
-      const std::string run_status = field != manager.metadata().end() && field->is_string() ? field->get<std::string>() : "";
+      const std::string run_status = files::text_or(manager.metadata(), "status");
       if (run_status != kStatusCompleted && run_status != kStatusFailed) manager.update_status(kStatusFailed, error);
     } catch (const Error&) {
     }

@@ -515,9 +515,7 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
 RunResult resume_experiment(const std::string& run, const fs::path& output_dir, PluginRegistry& registry,
                             const RunOptions& options) {
   TrainingManager manager = TrainingManager::open_for_writing(run, output_dir);
-  const auto status_field = manager.metadata().find("status");
-  const std::string status =
-      status_field != manager.metadata().end() && status_field->is_string() ? status_field->get<std::string>() : "";
+  const std::string status = files::text_or(manager.metadata(), "status");
   if (status == kStatusCompleted) {
     throw ConfigError("--resume " + manager.run_name() + ": the run is already completed");
   }
