@@ -11,7 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/main_guard.h"
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "data/dataset.h"
 #include "data/features.h"
 #include "plugins/registry.h"

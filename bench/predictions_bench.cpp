@@ -15,7 +15,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/options.h"
-#include "data/dates.h"
+#include "klab/data/dates.h"
 #include "runs/predictions_file.h"
 
 namespace fs = std::filesystem;

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "cli/options.h"
-#include "data/dates.h"
+#include "klab/data/dates.h"
 #include "runs/files.h"
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "data/features.h"
 #include "klab/data_source.h"
 #include "plugins/registry.h"

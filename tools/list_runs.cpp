@@ -22,7 +22,7 @@
 #include "cli/options.h"
 #include "runs/files.h"
 #include "runs/predictions_file.h"
-#include "data/dates.h"
+#include "klab/data/dates.h"
 #include "runs/run_index.h"
 #include "runs/run_lock.h"
 #include "runs/training_manager.h"

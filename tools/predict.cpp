@@ -11,7 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/options.h"
-#include "data/dates.h"
+#include "klab/data/dates.h"
 #include "klab/symbols.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
@@ -45,7 +45,7 @@ int run(int argc, char** argv) {
   if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
   if (!vm.count("symbol")) throw klab::cli::UsageError("--symbol is required");
   if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
-  // One date parser for every tool (data/dates.h), checked before anything is loaded.
+  // One date parser for every tool (klab/data/dates.h), checked before anything is loaded.
   const std::string date = klab::require_date(vm["date"].as<std::string>(), "--date");
   const std::string from = vm.count("from") ? klab::require_date(vm["from"].as<std::string>(), "--from", false) : "";
   const std::string to = klab::require_date(vm["to"].as<std::string>(), "--to");

@@ -27,7 +27,7 @@
 #include <httplib.h>
 
 #include "cli/options.h"
-#include "data/dates.h"
+#include "klab/data/dates.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
 

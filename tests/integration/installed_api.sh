@@ -35,3 +35,31 @@ tool = json.load(open(sys.argv[2]))["predictions"][0]
 assert mine["symbol"] == "000001" and mine["predicted_close"] == tool["predicted_close"], (mine, tool)
 print("PASS: an installed, moved klab builds and runs a user's TrainingManager loop and PredictionEngine program")
 PY
+
+# Data-source plugins build against the SDK alone, as model plugins do: klab's csv and sqlite
+# sources, renamed, built from the installed SDK, give the very bars the shipped ones give.
+mkdir -p "$work/sources"
+cp "$src/tests/integration/installed_api/data_plugins/CMakeLists.txt" "$work/sources/"
+sed 's/KLAB_DATA_SOURCE_PLUGIN("csv"/KLAB_DATA_SOURCE_PLUGIN("my_csv"/' "$src/plugins/data/csv/csv_source.cpp" > "$work/sources/csv_source.cpp"
+sed 's/KLAB_DATA_SOURCE_PLUGIN("sqlite"/KLAB_DATA_SOURCE_PLUGIN("my_sqlite"/' "$src/plugins/data/sqlite/sqlite_source.cpp" > "$work/sources/sqlite_source.cpp"
+grep -q '"my_csv"' "$work/sources/csv_source.cpp" && grep -q '"my_sqlite"' "$work/sources/sqlite_source.cpp" \
+  || fail "the plugin declarations moved: update this test"
+if grep -n '#include "' "$work/sources/"*.cpp | grep -v '"klab/'; then fail "a data plugin includes something outside the SDK"; fi
+cmake -S "$work/sources" -B "$work/sources/build" -DCMAKE_BUILD_TYPE=Release -Dklab_DIR="$klab_dir" \
+  ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} > "$work/sources.log" 2>&1 \
+  || { cat "$work/sources.log"; fail "configure the data plugins against the installed SDK"; }
+cmake --build "$work/sources/build" -j 2 >> "$work/sources.log" 2>&1 || { cat "$work/sources.log"; fail "build the data plugins against the installed SDK"; }
+for pair in "sqlite my_sqlite {\"path\":\"$work/kline.db\"}" "csv my_csv {\"path\":\"$src/data/sample\"}"; do
+  read -r shipped mine options <<< "$pair"
+  for symbol in 600519 000001; do
+    "$work/moved/bin/featurize" --source "$shipped" --options "$options" --symbol $symbol > "$work/shipped.csv"
+    KLAB_PLUGIN_PATH="$work/sources/build" "$work/moved/bin/featurize" --source "$mine" --options "$options" \
+      --symbol $symbol > "$work/mine.csv" || fail "$mine could not be loaded"
+    [ "$(wc -l < "$work/mine.csv")" -gt 200 ] || fail "$mine gave $(wc -l < "$work/mine.csv") lines for $symbol"
+    cmp -s "$work/shipped.csv" "$work/mine.csv" || fail "$mine and $shipped disagree on $symbol"
+  done
+done
+cmp -s <("$work/moved/bin/featurize" --source sqlite --options "{\"path\":\"$work/kline.db\"}" --symbol 600519) \
+       <("$work/moved/bin/featurize" --source csv --options "{\"path\":\"$src/data/sample\"}" --symbol 600519) \
+  || fail "the csv and sqlite sources disagree"
+echo "PASS: klab's csv and sqlite sources build against the installed SDK alone and return the same bars"

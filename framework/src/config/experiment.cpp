@@ -8,9 +8,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "data/features.h"
-#include "data/kline_csv.h"
+#include "klab/data/kline_csv.h"
 #include "klab/error.h"
 #include "klab/symbols.h"
 

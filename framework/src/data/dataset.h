@@ -8,7 +8,7 @@
 // before the validation period) and saved with the run for prediction.
 #pragma once
 
-#include "data/dates.h"
+#include "klab/data/dates.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "klab/data_source.h"
 
 namespace klab {

@@ -1,7 +1,7 @@
 // data/features.h — the feature library: technical indicators computed from one symbol's bars.
 //
 // The default set has 45 features (docs/DATA.md gives every formula); its names become
-// model/config.json's feature_names. Features are computed on adjusted bars (data/adjust.h),
+// model/config.json's feature_names. Features are computed on adjusted bars (klab/data/adjust.h),
 // one column at a time in double precision; rows before a feature's look-back is complete are
 // NaN (warm-up) and are dropped by the dataset, never filled. A pandas re-implementation
 // (tests/python/features_reference.py) agrees to 1e-6 relative.

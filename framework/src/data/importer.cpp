@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "klab/error.h"
 #include "klab/symbols.h"
 

@@ -1,6 +1,6 @@
 // data/importer.h — loading CSV exports into a KlineStore: idempotent, counted, explained.
 //
-// Each file is parsed (data/kline_csv.h), each symbol's new rows are merged with what the store
+// Each file is parsed (klab/data/kline_csv.h), each symbol's new rows are merged with what the store
 // already holds, adj_factor is derived over the merged series, and only rows that are new or
 // differ are written, in one transaction per symbol. Re-importing the same files inserts and
 // updates nothing.
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "data/kline_csv.h"
+#include "klab/data/kline_csv.h"
 #include "data/kline_store.h"
 
 namespace klab {

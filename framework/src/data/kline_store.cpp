@@ -6,9 +6,9 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
-#include "data/mysql_db.h"
-#include "data/schema.h"
-#include "data/sqlite_db.h"
+#include "klab/data/mysql_db.h"
+#include "klab/data/schema.h"
+#include "klab/data/sqlite_db.h"
 #include "klab/error.h"
 
 namespace klab {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "data/dates.h"
+#include "klab/data/dates.h"
 
 namespace klab {
 

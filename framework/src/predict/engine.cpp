@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "data/features.h"
 #include "data/windows.h"
 #include "klab/error.h"

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <map>
 
-#include "data/adjust.h"
-#include "data/kline_csv.h"
+#include "klab/data/adjust.h"
+#include "klab/data/kline_csv.h"
 #include "klab/data_source.h"
 #include "klab/params.h"
 #include "klab/symbols.h"

@@ -6,8 +6,8 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
-#include "data/mysql_db.h"
-#include "data/schema.h"
+#include "klab/data/mysql_db.h"
+#include "klab/data/schema.h"
 #include "klab/data_source.h"
 #include "klab/params.h"
 #include "klab/symbols.h"

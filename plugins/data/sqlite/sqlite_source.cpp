@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "data/schema.h"
-#include "data/sqlite_db.h"
+#include "klab/data/schema.h"
+#include "klab/data/sqlite_db.h"
 #include "klab/data_source.h"
 #include "klab/params.h"
 #include "klab/symbols.h"

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "data/adjust.h"
+#include "klab/data/adjust.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 #include "test_support.h"

@@ -1,5 +1,5 @@
 // Reading CSV exports: formats, units, dates, and row-by-row rejections with line numbers.
-#include "data/kline_csv.h"
+#include "klab/data/kline_csv.h"
 
 #include <gtest/gtest.h>
 

@@ -1,18 +1,64 @@
-#include "data/kline_csv.h"
+// klab/data/kline_csv.h — reading daily-bar CSV exports into klab's units, row by row.
+//
+// Three formats, told apart by their header: the 邢不行 export of ../shared/data (a banner line,
+// then Chinese headers, volume in shares, amount in CNY), Tushare pro.daily (ts_code,
+// trade_date YYYYMMDD, vol in lots of 100, amount in thousand CNY, often newest first) and
+// AkShare stock_zh_a_hist (日期, 开盘, ..., volume in lots, amount in CNY, usually already
+// forward-adjusted, no pre_close). Every row comes out as shares / CNY / ISO dates, or as a
+// rejection with the file, line and reason; a bad row never stops the good ones.
+#pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "klab/data/dates.h"
+#include "klab/data_source.h"
 #include "klab/error.h"
 #include "klab/symbols.h"
 
 namespace klab {
 
-namespace {
+enum class KlineFormat { kXbx, kTushare, kAkshare };
+inline const char* format_name(KlineFormat format);
+
+struct KlineRow {
+  std::string symbol;  // 6-digit code
+  std::string name;    // security name on that day, "" if the export has none
+  Bar bar;             // adj_factor left at 1: see adjust.h
+  std::size_t line = 0;
+};
+
+struct Rejection {
+  std::string file;
+  std::size_t line = 0;  // 1-based line in the file; 0 for the whole file
+  std::string reason;
+};
+
+struct KlineFile {
+  std::string path;
+  KlineFormat format = KlineFormat::kXbx;
+  bool has_pre_close = true;        // false: prices arrive as exported (AkShare: forward-adjusted)
+  std::size_t rows_read = 0;        // data rows seen, accepted or not
+  std::vector<KlineRow> rows;       // accepted, sorted by symbol then date
+  std::vector<Rejection> rejected;  // in line order
+};
+
+// Parses one file. A file whose header lacks a required column, or that cannot be read, throws
+// DataError naming the file and the column. `fallback_symbol` is used when the export has no
+// symbol column (AkShare without 股票代码); if empty the file's stem is tried.
+inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol = "");
+
+// ---- implementation: header-only, so a data-source plugin needs the SDK alone ----
+
+namespace kline_csv_detail {
 
 // Where each field of a Bar comes from in one format, and the factors that bring its units to
 // shares and CNY.
@@ -23,7 +69,7 @@ struct Layout {
   double amount_scale = 1.0;
 };
 
-const std::vector<Layout>& layouts() {
+inline const std::vector<Layout>& layouts() {
   static const std::vector<Layout> all = {
       {KlineFormat::kXbx, "股票代码", "股票名称", "交易日期", "开盘价", "最高价", "最低价", "收盘价",
        "前收盘价", "成交量", "成交额", 1.0, 1.0},
@@ -35,7 +81,7 @@ const std::vector<Layout>& layouts() {
   return all;
 }
 
-std::vector<std::string> split_csv_line(const std::string& line) {
+inline std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> fields;
   std::string field;
   bool quoted = false;
@@ -68,7 +114,7 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return fields;
 }
 
-std::optional<double> parse_number(const std::string& text) {
+inline std::optional<double> parse_number(const std::string& text) {
   if (text.empty()) return std::nullopt;
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
@@ -76,15 +122,15 @@ std::optional<double> parse_number(const std::string& text) {
   return v;
 }
 
-std::string format_number(double v) {
+inline std::string format_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
 
-}  // namespace
+}  // namespace kline_csv_detail
 
-const char* format_name(KlineFormat format) {
+inline const char* format_name(KlineFormat format) {
   switch (format) {
     case KlineFormat::kXbx:
       return "xbx";
@@ -96,7 +142,8 @@ const char* format_name(KlineFormat format) {
   return "?";
 }
 
-KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol) {
+inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol) {
+  using namespace kline_csv_detail;
   std::ifstream in(file, std::ios::binary);
   if (!in) throw DataError(file.string() + ": cannot open");
   KlineFile out;

@@ -1,13 +1,35 @@
-#include "data/dates.h"
+// klab/data/dates.h — the one implementation of calendar dates in klab: parsing what users type (the
+// YAML loader, every tool's --date/--from/--to/--start/--end, the HTTP service), ISO day
+// arithmetic. A date is a real calendar day written YYYY-MM-DD (also accepted: YYYYMMDD and
+// YYYY/MM/DD, as exports write them); "yesterday", 2021-13-45 or 2021-02-30 are refused.
+#pragma once
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "klab/error.h"
 
 namespace klab {
 
-std::string normalize_date(const std::string& text) {
+// "2020-12-31", "20201231" or "2020/12/31" -> "2020-12-31" if it is a real calendar date, else "".
+inline std::string normalize_date(const std::string& text);
+
+// normalize_date, or ConfigError "<what>: expected a date YYYY-MM-DD, got "<text>"" (what names
+// the flag, key or field). An empty text gives "" when allow_empty.
+inline std::string require_date(const std::string& text, const std::string& what, bool allow_empty = true);
+
+// Throws ConfigError "<from_what> (<from>) is after <to_what> (<to>)" when both are set and from > to.
+inline void require_ordered(const std::string& from, const std::string& to, const std::string& from_what,
+                     const std::string& to_what);
+
+// Days since 1970-01-01 of an ISO date, and back.
+inline long days_from_iso(const std::string& iso);
+inline std::string iso_from_days(long days);
+
+// ---- implementation: header-only, so a data-source plugin needs the SDK alone ----
+
+inline std::string normalize_date(const std::string& text) {
   std::string digits;
   if (text.size() == 8) {
     digits = text;
@@ -26,21 +48,21 @@ std::string normalize_date(const std::string& text) {
   return digits.substr(0, 4) + "-" + digits.substr(4, 2) + "-" + digits.substr(6, 2);
 }
 
-std::string require_date(const std::string& text, const std::string& what, bool allow_empty) {
+inline std::string require_date(const std::string& text, const std::string& what, bool allow_empty) {
   if (text.empty() && allow_empty) return "";
   const std::string iso = normalize_date(text);
   if (iso.empty()) throw ConfigError(what + ": expected a date YYYY-MM-DD, got \"" + text + "\"");
   return iso;
 }
 
-void require_ordered(const std::string& from, const std::string& to, const std::string& from_what,
+inline void require_ordered(const std::string& from, const std::string& to, const std::string& from_what,
                      const std::string& to_what) {
   if (!from.empty() && !to.empty() && from > to) {
     throw ConfigError(from_what + " (" + from + ") is after " + to_what + " (" + to + ")");
   }
 }
 
-long days_from_iso(const std::string& iso) {
+inline long days_from_iso(const std::string& iso) {
   // Howard Hinnant's days_from_civil.
   int y = std::stoi(iso.substr(0, 4));
   const unsigned m = static_cast<unsigned>(std::stoi(iso.substr(5, 2)));
@@ -53,7 +75,7 @@ long days_from_iso(const std::string& iso) {
   return era * 146097 + static_cast<long>(doe) - 719468;
 }
 
-std::string iso_from_days(long days) {
+inline std::string iso_from_days(long days) {
   // Howard Hinnant's civil_from_days.
   const long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
   const auto doe = static_cast<unsigned>(z - era * 146097);

@@ -1,4 +1,4 @@
-// data/schema.h — the two tables klab reads, with one DDL for SQLite and MySQL/MariaDB.
+// klab/data/schema.h — the two tables klab reads, with one DDL for SQLite and MySQL/MariaDB.
 //
 // stock_basic_info: one row per symbol. stock_kline_data: one row per symbol and trading day,
 // raw prices, volume in shares, amount in CNY, and the cumulative adjustment factor

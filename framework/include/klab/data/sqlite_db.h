@@ -1,4 +1,4 @@
-// data/sqlite_db.h — a thin RAII layer over the SQLite C API: a connection and prepared
+// klab/data/sqlite_db.h — a thin RAII layer over the SQLite C API: a connection and prepared
 // statements that throw DataError naming the database file. Header-only: used by the sqlite.so
 // plugin and by the importer.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/schema.h"
+#include "klab/data/schema.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 

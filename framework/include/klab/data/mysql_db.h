@@ -1,4 +1,4 @@
-// data/mysql_db.h — MySQL/MariaDB connection settings and connecting with Connector/C++ 1.1.
+// klab/data/mysql_db.h — MySQL/MariaDB connection settings and connecting with Connector/C++ 1.1.
 //
 // Settings come from the experiment's data.options (host, port, user, database, password_env);
 // the password itself only ever comes from the environment variable that password_env names,
@@ -17,7 +17,7 @@
 #include <cppconn/resultset.h>
 #include <mysql_driver.h>
 
-#include "data/schema.h"
+#include "klab/data/schema.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 #include "klab/params.h"
