@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(7);
     std::normal_distribution<double> ret(0.0, 0.02);
     std::lognormal_distribution<double> price(3.0, 1.2);
-    std::vector<klab::PointPrediction> p;
+    klab::Predictions p;  // {date, symbol, prediction, label, last_close}
     p.reserve(rows);
     const std::size_t symbols = 1026;
     std::vector<double> level(symbols);
@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
       char code[8];
       std::snprintf(code, sizeof code, "%06zu", 600000 + s);
       const double last = level[s];
-      p.push_back({klab::iso_from_days(18262 + static_cast<long>(i / symbols)), code, last * (1 + ret(rng)),
-                   last * (1 + ret(rng) * 0.1), last});
+      p.push_back({klab::iso_from_days(18262 + static_cast<long>(i / symbols)), code, last * (1 + ret(rng) * 0.1),
+                   last * (1 + ret(rng)), last});
     }
     const fs::path dir = fs::temp_directory_path() / ("klab_predictions_bench_" + std::to_string(::getpid()));
     fs::create_directories(dir / "results");

@@ -16,10 +16,10 @@
 #include <boost/program_options.hpp>
 #include <torch/torch.h>
 
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "plugins/models/common/fused_rnn_steps.h"
 #include "plugins/registry.h"
-#include "train/trainer.h"
+#include "train/process_policy.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   const std::string config =
       R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2, "impl": ")" + impl + "\"}";
-  auto model = registry.create_model(model_name, features, config);
+  auto model = registry.create_torch_model(model_name, features, config);
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::randn({n, seq, features});
   auto y = torch::randn({n, 1});

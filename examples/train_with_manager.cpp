@@ -14,10 +14,10 @@
 #include "data/dataset.h"
 #include "data/features.h"
 #include "klab/data_source.h"
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "plugins/registry.h"
 #include "runs/training_manager.h"
-#include "train/trainer.h"
+#include "eval/metrics.h"
 
 int main(int argc, char** argv) {
   const std::string db = argc > 1 ? argv[1] : "data/sample/kline.db";
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
 
     torch::manual_seed(1);
-    auto model = registry.create_model("lstm", static_cast<int64_t>(spec.features.size()),
+    auto model = registry.create_torch_model("lstm", static_cast<int64_t>(spec.features.size()),
                                        R"({"hidden_size": 16, "num_layers": 1, "dropout": 0.0})");
     torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(learning_rate));
 

@@ -1,4 +1,6 @@
 // list_runs — lists, compares and maintains the runs under out/.
+// Over 400 lines: one tool with four jobs users asked for together (list, detail, compare,
+// prune/delete); what it reads and decides lives in runs/run_index.h and sweep/record.h.
 //
 //   list_runs                                    table of every run, newest first
 //   list_runs --sort mae --filter status=completed --filter model=lstm
@@ -26,7 +28,7 @@
 #include "runs/run_index.h"
 #include "runs/run_lock.h"
 #include "runs/training_manager.h"
-#include "sweep/runner.h"
+#include "sweep/record.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -395,16 +397,7 @@ int run(int argc, char** argv) {
 
   std::vector<klab::RunRecord> shown;
   std::map<std::string, nlohmann::json> sweep_trials;
-  if (vm.count("sweep")) {
-    const fs::path record = klab::find_sweep_record(vm["sweep"].as<std::string>(), out_dir);
-    const nlohmann::json sweep = klab::files::read_json(record / "sweep.json");
-    for (const auto& t : sweep["trials"]) {
-      const auto s = klab::read_trial_status(record, t["index"].get<std::size_t>());
-      if (s.contains("run_name")) {
-        sweep_trials[s["run_name"].get<std::string>()] = {{"trial", t["index"]}, {"params", t["params"]}, {"trial_status", s.value("status", "")}};
-      }
-    }
-  }
+  if (vm.count("sweep")) sweep_trials = klab::sweep_trial_runs(klab::find_sweep_record(vm["sweep"].as<std::string>(), out_dir));
   for (auto& r : runs) {
     if (!selected(r)) continue;
     if (vm.count("sweep")) {

@@ -115,13 +115,13 @@ int run(int argc, char** argv) {
               << "ADJ_LAST" << "ADJ_PREDICTED\n";
     for (const auto& p : predictions) {
       std::ostringstream ret;
-      ret << std::fixed << std::showpos << std::setprecision(3) << p.predicted_return * 100 << "%";
+      ret << std::fixed << std::showpos << std::setprecision(3) << p.predicted_return() * 100 << "%";
       std::cout << std::left << std::setw(8) << p.symbol << std::setw(12) << p.as_of << std::setw(13)
-                << (p.target_date + (p.target_date_estimated ? "*" : "")) << std::fixed << std::setprecision(2)
+                << (p.date + (p.date_estimated ? "*" : "")) << std::fixed << std::setprecision(2)
                 << std::setw(12) << p.market_last_close << std::setw(12) << p.market_predicted_close << std::setw(10)
-                << ret.str() << std::setw(12) << p.last_close << p.predicted_close << std::defaultfloat << "\n";
+                << ret.str() << std::setw(12) << p.last_close << p.prediction << std::defaultfloat << "\n";
     }
-    if (std::any_of(predictions.begin(), predictions.end(), [](const auto& p) { return p.target_date_estimated; })) {
+    if (std::any_of(predictions.begin(), predictions.end(), [](const auto& p) { return p.date_estimated; })) {
       std::cout << "* the next weekday after the last bar; exchange holidays are not known\n";
     }
     for (const auto& e : errors) std::cerr << "predict: error: " << e << "\n";

@@ -22,7 +22,8 @@
 #include "runs/run_index.h"
 #include "sweep/runner.h"
 #include "sweep/sweep_spec.h"
-#include "train/trainer.h"
+#include "train/process_policy.h"
+#include "workflow/run.h"
 
 namespace po = boost::program_options;
 
@@ -128,7 +129,7 @@ int run(int argc, char** argv) {
     }
   }
   if (vm.count("experiment")) {
-    auto plan = klab::plan_sweep(vm["experiment"].as<std::string>(), registry);
+    auto plan = klab::plan_sweep(vm["experiment"].as<std::string>(), registry, klab::symbols_of_source(registry));
     if (plan.has_sweep_section || vm.count("workers") || vm.count("executor")) {
       return finish_sweep(klab::run_sweep(plan, sweep_options));
     }

@@ -9,12 +9,12 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "klab/params.h"
 
 namespace {
 
-class MlpModel : public klab::Model {
+class MlpModel : public klab::TorchModel {
  public:
   MlpModel(std::int64_t input_size, const std::string& json) : input_size_(input_size) {
     klab::Params p(json, "model 'mlp'");  // names the plugin in every error message

@@ -42,6 +42,7 @@ mkdir -p "$work/sources"
 cp "$src/tests/integration/installed_api/data_plugins/CMakeLists.txt" "$work/sources/"
 sed 's/KLAB_DATA_SOURCE_PLUGIN("csv"/KLAB_DATA_SOURCE_PLUGIN("my_csv"/' "$src/plugins/data/csv/csv_source.cpp" > "$work/sources/csv_source.cpp"
 sed 's/KLAB_DATA_SOURCE_PLUGIN("sqlite"/KLAB_DATA_SOURCE_PLUGIN("my_sqlite"/' "$src/plugins/data/sqlite/sqlite_source.cpp" > "$work/sources/sqlite_source.cpp"
+cp "$src/tests/plugins/mean_model.cpp" "$work/sources/"
 grep -q '"my_csv"' "$work/sources/csv_source.cpp" && grep -q '"my_sqlite"' "$work/sources/sqlite_source.cpp" \
   || fail "the plugin declarations moved: update this test"
 if grep -n '#include "' "$work/sources/"*.cpp | grep -v '"klab/'; then fail "a data plugin includes something outside the SDK"; fi
@@ -49,6 +50,16 @@ cmake -S "$work/sources" -B "$work/sources/build" -DCMAKE_BUILD_TYPE=Release -Dk
   ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} > "$work/sources.log" 2>&1 \
   || { cat "$work/sources.log"; fail "configure the data plugins against the installed SDK"; }
 cmake --build "$work/sources/build" -j 2 >> "$work/sources.log" 2>&1 || { cat "$work/sources.log"; fail "build the data plugins against the installed SDK"; }
+# klab::sdk has no torch: none of the three links it.
+for so in my_csv my_sqlite mean_model; do
+  if readelf -d "$work/sources/build/$so.so" | grep NEEDED | grep -Eiq 'torch|c10'; then fail "$so.so links torch"; fi
+done
+KLAB_PLUGIN_PATH="$work/sources/build" "$work/moved/bin/list_plugins" --check --json > "$work/list.json"
+python3 - "$work/list.json" <<'PY'
+import json, sys
+plugins = {p["name"]: p for p in json.load(open(sys.argv[1]))["plugins"]}
+assert plugins["mean_model"]["check"].startswith("ok:"), plugins["mean_model"]
+PY
 for pair in "sqlite my_sqlite {\"path\":\"$work/kline.db\"}" "csv my_csv {\"path\":\"$src/data/sample\"}"; do
   read -r shipped mine options <<< "$pair"
   for symbol in 600519 000001; do

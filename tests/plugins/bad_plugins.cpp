@@ -16,6 +16,8 @@ namespace {
 
 #if defined(BAD_PLUGIN_WRONG_ABI)
 constexpr std::uint32_t kAbi = klab::kPluginAbiVersion + 98;
+#elif defined(BAD_PLUGIN_OLD_ABI)
+constexpr std::uint32_t kAbi = 1;  // built for the torch-only Model of ABI 1
 #else
 constexpr std::uint32_t kAbi = klab::kPluginAbiVersion;
 #endif

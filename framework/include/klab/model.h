@@ -1,18 +1,18 @@
-// klab/model.h — the interface every model plugin implements.
+// klab/model.h — the interface every model plugin implements, whatever its family.
 //
-// A Model is a torch::nn::Module that maps a batch of feature windows [batch, seq_len,
-// n_features] to predictions [batch, n_outputs]. It is built from the number of input features
-// and a JSON object of hyperparameters, validates its own keys, and reports its full
-// configuration (defaults filled in) for the run's model/config.json. Parameters are registered
-// under the names PyTorch's Python modules use, so a state_dict saved by klab loads in Python.
+// A Model maps feature windows [rows, seq_length, n_features] to predictions [rows,
+// output_size]. It is built from the number of input features and a JSON object of
+// hyperparameters, validates its own keys, and reports its full configuration (defaults filled
+// in) for the run's model/config.json. Two families (docs/PLUGINS.md):
+//   - torch modules (klab/torch_model.h) are trained by the host's loop: batches, optimiser,
+//     schedule, checkpoints, weights saved as model/pytorch_model.bin;
+//   - models that learn in one call (trees, linear, ...) implement fit(), save() and load()
+//     here, and link no torch at all (klab::sdk).
+// Every family ends in the same predictions table and the same out/ files.
 #pragma once
 
 #include <cstdint>
 #include <string>
-
-#include <torch/nn/module.h>
-#include <torch/types.h>
-#include <torch/version.h>
 
 #include "klab/error.h"
 #include "klab/params.h"
@@ -20,12 +20,22 @@
 
 namespace klab {
 
-class Model : public torch::nn::Module {
- public:
-  ~Model() override = default;
+class TorchModel;
 
-  // [batch, seq_len, input_size] -> [batch, output_size].
-  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+// Feature windows as the host hands them over: row-major floats [rows, seq_length, n_features],
+// scaled as training saw them, and one scaled label per row (nullptr when predicting). The
+// memory belongs to the host and lives for the duration of the call.
+struct WindowView {
+  const float* inputs = nullptr;
+  const float* labels = nullptr;
+  std::int64_t rows = 0;
+  std::int64_t seq_length = 0;
+  std::int64_t n_features = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
 
   // The plugin name this model came from ("lstm", ...).
   virtual std::string model_type() const = 0;
@@ -36,6 +46,25 @@ class Model : public torch::nn::Module {
 
   virtual std::int64_t input_size() const = 0;
   virtual std::int64_t output_size() const = 0;
+
+  // A torch module (klab/torch_model.h) returns itself: the host trains it with its own loop and
+  // saves its state_dict. Every other family returns nullptr and implements fit/save/load.
+  virtual TorchModel* as_torch() { return nullptr; }
+
+  // Learns from the training windows, with the validation windows to tune on (early stopping,
+  // model selection). Returns a JSON object text reporting how it went; "train_loss" and
+  // "val_loss" (mean squared error on the scaled labels) are recorded as the run's one epoch,
+  // other keys are kept in training_metrics.json beside them.
+  virtual std::string fit(const WindowView& train, const WindowView& validation) = 0;
+
+  // Predictions for every row of `view`: out[row * output_size() + k].
+  virtual void predict(const WindowView& view, float* out) = 0;
+
+  // Writes what the fitted model needs into `folder` (model/ of the run, which exists) and
+  // returns the name of its main file there (metadata.model_path points at it). load() reads
+  // the same files back into a model built from the same config. Not called for torch modules.
+  virtual std::string save(const std::string& folder) const = 0;
+  virtual void load(const std::string& folder) = 0;
 };
 
 // Accepts the identity keys that config_json() writes ("model_type", "input_size"), so a saved
@@ -64,6 +93,12 @@ using ModelFactoryFn = Model*(std::int64_t input_size, const char* hyperparamete
 
 }  // namespace klab
 
+// The LibTorch version a model plugin records in its manifest: "" (none) unless
+// klab/torch_model.h is included, which makes it TORCH_VERSION.
+#ifndef KLAB_MODEL_TORCH_VERSION
+#define KLAB_MODEL_TORCH_VERSION ""
+#endif
+
 // Declares a model plugin: its manifest and its factory, which constructs `ModelClass` from
 // (input_size, const std::string& hyperparameters_json). Use once per plugin, at namespace scope.
 #define KLAB_MODEL_PLUGIN(plugin_name, plugin_version, plugin_description, ModelClass)   \
@@ -71,7 +106,7 @@ using ModelFactoryFn = Model*(std::int64_t input_size, const char* hyperparamete
   const ::klab::PluginManifest* manifest() {                                              \
     static const ::klab::PluginManifest m{::klab::kPluginAbiVersion, ::klab::kModelKind,  \
                                           plugin_name, plugin_version,                    \
-                                          plugin_description, TORCH_VERSION};             \
+                                          plugin_description, KLAB_MODEL_TORCH_VERSION};  \
     return &m;                                                                            \
   }                                                                                       \
   ::klab::Model* create_model(std::int64_t input_size, const char* hyperparameters_json) { \

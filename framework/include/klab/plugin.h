@@ -14,7 +14,8 @@
 namespace klab {
 
 // Bumped whenever PluginManifest, Model, DataSource or a factory signature changes layout.
-inline constexpr std::uint32_t kPluginAbiVersion = 1;
+// 2: Model is family-neutral (fit/predict/save/load); torch modules derive from TorchModel.
+inline constexpr std::uint32_t kPluginAbiVersion = 2;
 
 inline constexpr const char* kModelKind = "model";
 inline constexpr const char* kDataSourceKind = "data_source";
@@ -27,7 +28,7 @@ struct PluginManifest {
   const char* name;           // unique across all loaded plugins: "lstm", "sqlite", ...
   const char* version;        // the plugin's own version, e.g. "1.0.0"
   const char* description;    // one line
-  const char* torch_version;  // the LibTorch the plugin was compiled against, "" if none
+  const char* torch_version;  // the LibTorch the plugin was compiled against, "" if it uses none
 };
 
 using ManifestFn = const PluginManifest*();

@@ -75,13 +75,16 @@ nlohmann::json with_baseline(const EvalMetrics& metrics, const EvalMetrics& base
 
 }  // namespace
 
-nlohmann::json evaluate_predictions(const std::vector<PointPrediction>& predictions, const std::string& prices,
+nlohmann::json evaluate_predictions(const Predictions& predictions, const std::string& prices,
                                     bool several_symbols) {
+  for (const auto& p : predictions) {
+    if (!p.has_label()) throw TrainError("evaluation: the prediction for " + p.symbol + " on " + p.date + " has no label");
+  }
   if (!several_symbols) {
     std::vector<double> actual, predicted, last;
     for (const auto& p : predictions) {
-      actual.push_back(p.actual);
-      predicted.push_back(p.predicted);
+      actual.push_back(p.label);
+      predicted.push_back(p.prediction);
       last.push_back(p.last_close);
     }
     const EvalMetrics metrics = compute_metrics(actual, predicted, last);
@@ -98,8 +101,8 @@ nlohmann::json evaluate_predictions(const std::vector<PointPrediction>& predicti
   std::vector<double> actual, predicted, zero(predictions.size(), 0.0);
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     const auto& p = predictions[i];
-    actual.push_back(p.actual / p.last_close - 1.0);
-    predicted.push_back(p.predicted / p.last_close - 1.0);
+    actual.push_back(p.label_return());
+    predicted.push_back(p.predicted_return());
     by_symbol[p.symbol].push_back(i);
   }
   const EvalMetrics metrics = compute_metrics(actual, predicted, zero);

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "eval/predictions.h"
+
 namespace klab {
 
 // The specification's metrics, on de-normalised prices.
@@ -26,19 +28,14 @@ struct EvalMetrics {
 EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector<double>& predicted,
                             const std::vector<double>& last_close);
 
-// One test prediction of a run, keyed by (date, symbol): prices in the run's adjustment.
-struct PointPrediction {
-  std::string date, symbol;
-  double actual = 0, predicted = 0, last_close = 0;
-};
-
-// eval_results.json's metrics for a run's test predictions (`prices`: "backward-adjusted", ...).
+// eval_results.json's metrics for a run's test predictions (every one labelled; an unlabelled
+// prediction throws TrainError) (`prices`: "backward-adjusted", ...).
 // One symbol: the specification's metrics on prices beside the persistence baseline. Several:
 // the metrics on next-day returns (actual / last_close - 1 against predicted / last_close - 1;
 // the baseline predicts 0), pooled over every prediction, plus `per_symbol_average` (each
 // symbol's return metrics averaged over symbols), and `metrics_on: "returns"` saying so.
 // Throws TrainError when a metric that every run has (mae, rmse) is not finite.
-nlohmann::json evaluate_predictions(const std::vector<PointPrediction>& predictions, const std::string& prices,
+nlohmann::json evaluate_predictions(const Predictions& predictions, const std::string& prices,
                                     bool several_symbols);
 
 }  // namespace klab

@@ -1,6 +1,7 @@
 #include "plugins/registry.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "klab/data_source.h"
 #include "klab/error.h"
 #include "klab/model.h"
+#include "klab/torch_model.h"
 #include "klab/plugin.h"
 
 namespace klab {
@@ -159,7 +161,8 @@ const PluginInfo& PluginRegistry::load_file(const fs::path& file) {
     throw PluginError(quoted(absolute) + ": invalid plugin name \"" + info.name +
                       "\" (letters, digits, '_' and '-' only)");
   }
-  if (info.kind == kModelKind && info.torch_version != TORCH_VERSION) {
+  // A model plugin without torch records "" and is of another family (klab/model.h).
+  if (info.kind == kModelKind && !info.torch_version.empty() && info.torch_version != TORCH_VERSION) {
     throw PluginError(quoted(absolute) + ": built against LibTorch " +
                       (info.torch_version.empty() ? std::string("(unknown)") : info.torch_version) +
                       ", but this klab uses " + TORCH_VERSION + "; rebuild the plugin");
@@ -250,7 +253,28 @@ std::shared_ptr<Model> PluginRegistry::create_model(const std::string& name,
   });
   // The deleter holds the library: the model's code stays mapped until the model is gone.
   std::shared_ptr<Library> keep = entry.library;
+  if (TorchModel* torch_model = model->as_torch()) {
+    if (entry.info.torch_version.empty()) {
+      delete model;
+      throw PluginError("model plugin '" + name + "' (" + quoted(entry.info.path) +
+                        "): a torch model in a plugin whose manifest names no LibTorch; rebuild it with klab/torch_model.h");
+    }
+    // Owned as the torch::nn::Module it is, so the module's shared_from_this works; handed out
+    // as the Model it also is.
+    std::shared_ptr<TorchModel> owner(torch_model, [keep](TorchModel* m) { delete m; });
+    return std::shared_ptr<Model>(owner, model);
+  }
   return std::shared_ptr<Model>(model, [keep](Model* m) { delete m; });
+}
+
+std::shared_ptr<TorchModel> PluginRegistry::create_torch_model(const std::string& name, std::int64_t input_size,
+                                                               const std::string& hyperparameters_json) const {
+  auto model = create_model(name, input_size, hyperparameters_json);
+  TorchModel* torch_model = model->as_torch();
+  if (torch_model == nullptr) {
+    throw ConfigError("model plugin '" + name + "' is not a torch model (it learns with fit())");
+  }
+  return std::shared_ptr<TorchModel>(model, torch_model);
 }
 
 std::shared_ptr<DataSource> PluginRegistry::create_data_source(
@@ -269,12 +293,29 @@ namespace klab {
 ModelCheck check_model(const PluginRegistry& registry, const std::string& name,
                        std::int64_t batch, std::int64_t seq_len, std::int64_t input_size) {
   auto model = registry.create_model(name, input_size, "{}");
-  model->eval();
-  torch::NoGradGuard no_grad;
-  auto output = model->forward(torch::randn({batch, seq_len, input_size}));
+  const auto inputs = torch::randn({batch, seq_len, input_size}).contiguous();
+  const auto labels = torch::randn({batch}).contiguous();
+  WindowView view;
+  view.inputs = inputs.data_ptr<float>();
+  view.rows = batch;
+  view.seq_length = seq_len;
+  view.n_features = input_size;
   ModelCheck check;
-  check.output_shape = output.sizes().vec();
-  for (const auto& p : model->parameters()) check.parameter_count += p.numel();
+  if (TorchModel* torch_model = model->as_torch()) {
+    check.family = "torch";
+    for (const auto& p : torch_model->parameters()) check.parameter_count += p.numel();
+  } else {
+    check.family = "fit";
+    WindowView labelled = view;
+    labelled.labels = labels.data_ptr<float>();
+    model->fit(labelled, labelled);
+  }
+  std::vector<float> out(static_cast<std::size_t>(batch * model->output_size()));
+  model->predict(view, out.data());
+  check.output_shape = {batch, model->output_size()};
+  for (float v : out) {
+    if (!std::isfinite(v)) throw PluginError("model plugin '" + name + "': predict() gave a non-finite value");
+  }
   check.config_json = model->config_json();
   return check;
 }

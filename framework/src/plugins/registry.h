@@ -20,6 +20,7 @@ class shared_library;
 namespace klab {
 
 class Model;
+class TorchModel;
 class DataSource;
 
 struct PluginInfo {
@@ -67,6 +68,10 @@ class PluginRegistry {
   // the plugin's file) for bad hyperparameters, PluginError when the factory fails otherwise.
   std::shared_ptr<Model> create_model(const std::string& name, std::int64_t input_size,
                                       const std::string& hyperparameters_json) const;
+  // create_model for code that drives a torch module itself (its own loop, tests); ConfigError
+  // when the plugin's model is of another family.
+  std::shared_ptr<TorchModel> create_torch_model(const std::string& name, std::int64_t input_size,
+                                                 const std::string& hyperparameters_json) const;
 
   std::shared_ptr<DataSource> create_data_source(const std::string& name,
                                                  const std::string& options_json) const;
@@ -83,11 +88,13 @@ class PluginRegistry {
 
 namespace klab {
 
-// What `list_plugins --check` reports: a model built with default hyperparameters and run
-// forward once on random input, proving the plugin works end to end.
+// What `list_plugins --check` reports: a model built with default hyperparameters that predicts
+// once on random windows (a model of the fit family is first fitted on random labels), proving
+// the plugin works end to end.
 struct ModelCheck {
   std::vector<std::int64_t> output_shape;
-  std::int64_t parameter_count = 0;
+  std::int64_t parameter_count = 0;  // torch modules; 0 for other families
+  std::string family;                // "torch" | "fit"
   std::string config_json;
 };
 

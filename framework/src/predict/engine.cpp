@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include <torch/torch.h>
 
 #include "klab/data/adjust.h"
 #include "data/features.h"
+#include "data/window_batch.h"
 #include "data/windows.h"
 #include "klab/error.h"
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "klab/symbols.h"
 #include "plugins/registry.h"
 #include "runs/files.h"
@@ -39,19 +39,6 @@ std::string add_weekdays(const std::string& iso, int n) {
 
 }  // namespace
 
-nlohmann::json Prediction::to_json() const {
-  return {{"symbol", symbol},
-          {"as_of", as_of},
-          {"target_date", target_date},
-          {"target_date_estimated", target_date_estimated},
-          {"horizon", horizon},
-          {"last_close", last_close},
-          {"predicted_close", predicted_close},
-          {"predicted_return", predicted_return},
-          {"prices", prices},
-          {"market_last_close", market_last_close},
-          {"market_predicted_close", market_predicted_close}};
-}
 
 PredictionEngine::PredictionEngine(PredictionEngine&&) noexcept = default;
 PredictionEngine& PredictionEngine::operator=(PredictionEngine&&) noexcept = default;
@@ -60,8 +47,14 @@ PredictionEngine::~PredictionEngine() = default;
 PredictionEngine PredictionEngine::from_run(const fs::path& run_dir, PluginRegistry& registry) {
   if (!fs::is_directory(run_dir)) throw IoError("run " + run_dir.string() + ": no such run folder");
   PredictionEngine engine;
-  engine.load(run_dir, run_dir / "model" / "pytorch_model.bin", files::read_json(run_dir / "model" / "config.json"),
-              registry);
+  // The model's main file as the run recorded it (pytorch_model.bin for torch models; a model of
+  // another family names its own), only its name: the run folder may have moved.
+  std::string main_file = "pytorch_model.bin";
+  if (fs::exists(run_dir / "metadata.json")) {
+    const auto recorded = files::text_or(files::read_json(run_dir / "metadata.json"), "model_path");
+    if (!recorded.empty()) main_file = fs::path(recorded).filename().string();
+  }
+  engine.load(run_dir, run_dir / "model" / main_file, files::read_json(run_dir / "model" / "config.json"), registry);
   return engine;
 }
 
@@ -119,8 +112,14 @@ void PredictionEngine::load(const fs::path& run_dir, const fs::path& model_path,
   } catch (const PluginError& e) {
     throw PluginError("run " + run_name_ + " needs model plugin '" + type + "': " + e.what());
   }
-  load_model_state_dict(*model_, load_state_dict_file(model_path), model_path.string());
-  model_->eval();
+  // The weights: a torch module's state_dict, or whatever a model of another family saved.
+  if (TorchModel* torch_model = model_->as_torch()) {
+    load_model_state_dict(*torch_model, load_state_dict_file(model_path), model_path.string());
+    torch_model->eval();
+  } else {
+    if (!fs::exists(model_path)) throw IoError(model_path.string() + ": no such model file");
+    model_->load(model_dir.string());
+  }
 }
 
 DataSource& PredictionEngine::source() {
@@ -191,17 +190,23 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
     rows.push_back(r);
   }
   std::vector<Prediction> out;
-  torch::NoGradGuard no_grad;
-  const std::size_t chunk = 256;  // as the trainer evaluates, so results match bit for bit
-  for (std::size_t first = 0; first < rows.size(); first += chunk) {
-    const std::size_t last = std::min(rows.size(), first + chunk);
-    auto inputs = torch::empty({static_cast<int64_t>(last - first), static_cast<int64_t>(seq), static_cast<int64_t>(F)});
-    float* p = inputs.data_ptr<float>();
+  const auto outputs = static_cast<std::size_t>(model_->output_size());
+  std::vector<float> inputs, y;
+  // In batches as evaluation predicts (data/window_batch.h), so results match bit for bit.
+  for (std::size_t first = 0; first < rows.size(); first += kPredictBatch) {
+    const std::size_t last = std::min(rows.size(), first + kPredictBatch);
+    inputs.resize((last - first) * seq * F);
+    float* p = inputs.data();
     for (std::size_t k = first; k < last; ++k) {
       for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i, p += F) scaler_.scale_row(&frame.values[i * F], p);
     }
-    auto output = model_->forward(inputs).select(1, 0).contiguous();
-    const float* y = output.data_ptr<float>();
+    WindowView view;
+    view.inputs = inputs.data();
+    view.rows = static_cast<std::int64_t>(last - first);
+    view.seq_length = static_cast<std::int64_t>(seq);
+    view.n_features = static_cast<std::int64_t>(F);
+    y.assign((last - first) * outputs, 0.0f);
+    model_->predict(view, y.data());
     for (std::size_t k = first; k < last; ++k) {
       const std::size_t r = rows[k];
       Prediction pred;
@@ -209,18 +214,18 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
       pred.as_of = bars[r].trade_date;
       pred.horizon = static_cast<int>(spec_.horizon);
       pred.last_close = adjusted[r].close;
-      pred.predicted_close = scaler_.price_from_output(y[k - first], spec_.target_kind, pred.last_close);
-      pred.predicted_return = pred.predicted_close / pred.last_close - 1.0;
+      pred.prediction = scaler_.price_from_output(y[(k - first) * outputs], spec_.target_kind, pred.last_close);
       pred.prices = std::string(adjustment_name(adjustment)) + "-adjusted";
       // In market terms: the close the exchange quoted that day, and the price the predicted
       // return implies from it (adjusted prices of a backward series are not quotes).
       pred.market_last_close = bars[r].close;
-      pred.market_predicted_close = bars[r].close * (1.0 + pred.predicted_return);
+      pred.market_predicted_close = bars[r].close * (1.0 + pred.predicted_return());
       if (r + spec_.horizon < bars.size()) {
-        pred.target_date = bars[r + spec_.horizon].trade_date;
+        pred.date = bars[r + spec_.horizon].trade_date;
+        pred.label = adjusted[r + spec_.horizon].close;
       } else {
-        pred.target_date = add_weekdays(pred.as_of, static_cast<int>(spec_.horizon));
-        pred.target_date_estimated = true;
+        pred.date = add_weekdays(pred.as_of, static_cast<int>(spec_.horizon));
+        pred.date_estimated = true;
       }
       out.push_back(pred);
     }
@@ -249,8 +254,12 @@ Prediction PredictionEngine::predict(const std::string& symbol, const std::strin
     // data has it (the prediction itself used nothing after `date`).
     const auto later = source().load_bars(code, add_weekdays(prediction.as_of, 1), add_weekdays(prediction.as_of, 60));
     if (later.size() >= spec_.horizon) {
-      prediction.target_date = later[spec_.horizon - 1].trade_date;
-      prediction.target_date_estimated = false;
+      prediction.date = later[spec_.horizon - 1].trade_date;
+      prediction.date_estimated = false;
+      // Its label too, where a bar's adjusted close does not depend on bars after it (backward,
+      // none); forward-adjusted prices of later days are relative to a later reference.
+      const Adjustment adjustment = parse_adjustment(spec_.adjust);
+      if (adjustment != Adjustment::kForward) prediction.label = adjust_bars({later[spec_.horizon - 1]}, adjustment).front().close;
     }
   }
   return prediction;

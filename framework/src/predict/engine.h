@@ -17,6 +17,7 @@
 
 #include "config/experiment.h"
 #include "data/dataset.h"
+#include "eval/predictions.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 
@@ -36,21 +37,6 @@ class InsufficientHistoryError : public DataError {
   using DataError::DataError;
 };
 
-struct Prediction {
-  std::string symbol;
-  std::string as_of;            // the last bar used (ISO date)
-  std::string target_date;      // the day predicted: the actual trading day when the data has it,
-                                // else as_of + horizon weekdays (exchange holidays not known)
-  bool target_date_estimated = false;
-  int horizon = 1;
-  double last_close = 0;        // adjusted close of as_of, in the run's adjustment (what the model saw)
-  double predicted_close = 0;   // price units, same adjustment as last_close
-  double predicted_return = 0;  // predicted_close / last_close - 1
-  std::string prices;           // "backward-adjusted" | "forward-adjusted" | "none-adjusted"
-  double market_last_close = 0;       // the raw close quoted on as_of
-  double market_predicted_close = 0;  // market_last_close * (1 + predicted_return): a quote
-  nlohmann::json to_json() const;
-};
 
 class PredictionEngine {
  public:

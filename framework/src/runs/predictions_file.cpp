@@ -60,12 +60,12 @@ std::string gunzip_file(const fs::path& path) {
 
 }  // namespace
 
-fs::path write_predictions(const fs::path& results_dir, const std::vector<PointPrediction>& predictions,
+fs::path write_predictions(const fs::path& results_dir, const Predictions& predictions,
                            bool several_symbols) {
   if (!several_symbols) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& p : predictions) {
-      rows.push_back({{"date", p.date}, {"symbol", p.symbol}, {"actual", p.actual}, {"predicted", p.predicted},
+      rows.push_back({{"date", p.date}, {"symbol", p.symbol}, {"actual", p.label}, {"predicted", p.prediction},
                       {"last_close", p.last_close}});
     }
     const fs::path path = results_dir / kPredictionsJson;
@@ -86,9 +86,9 @@ fs::path write_predictions(const fs::path& results_dir, const std::vector<PointP
     };
     put_text(p.date);
     put_text(p.symbol);
-    at = put_number(at, end, p.predicted / p.last_close - 1.0);
+    at = put_number(at, end, p.predicted_return());
     *at++ = ',';
-    at = put_number(at, end, p.actual / p.last_close - 1.0);
+    at = put_number(at, end, p.label_return());
     *at++ = ',';
     at = put_number(at, end, p.last_close);
     *at++ = '\n';
@@ -99,8 +99,8 @@ fs::path write_predictions(const fs::path& results_dir, const std::vector<PointP
   return path;
 }
 
-std::vector<PointPrediction> read_predictions(const fs::path& run_dir) {
-  std::vector<PointPrediction> out;
+Predictions read_predictions(const fs::path& run_dir) {
+  Predictions out;
   const fs::path gz = run_dir / "results" / kPredictionsCsvGz, json = run_dir / "results" / kPredictionsJson;
   if (fs::exists(gz)) {
     std::istringstream in(gunzip_file(gz));
@@ -113,7 +113,7 @@ std::vector<PointPrediction> read_predictions(const fs::path& run_dir) {
       try {
         if (f.size() != 5) throw std::invalid_argument("fields");
         const double last = std::stod(f[4]);
-        out.push_back({f[0], f[1], last * (1.0 + std::stod(f[3])), last * (1.0 + std::stod(f[2])), last});
+        out.emplace_back(f[0], f[1], last * (1.0 + std::stod(f[2])), last * (1.0 + std::stod(f[3])), last);
       } catch (const std::exception&) {
         throw IoError(gz.string() + ":" + std::to_string(no) + ": malformed row");
       }
@@ -124,8 +124,8 @@ std::vector<PointPrediction> read_predictions(const fs::path& run_dir) {
   const auto rows = files::read_json(json);
   try {
     for (const auto& r : rows) {
-      out.push_back({r.at("date").get<std::string>(), r.at("symbol").get<std::string>(), r.at("actual").get<double>(),
-                     r.at("predicted").get<double>(), r.at("last_close").get<double>()});
+      out.emplace_back(r.at("date").get<std::string>(), r.at("symbol").get<std::string>(),
+                        r.at("predicted").get<double>(), r.at("actual").get<double>(), r.at("last_close").get<double>());
     }
   } catch (const nlohmann::json::exception& e) {
     throw IoError(json.string() + ": malformed: " + e.what());

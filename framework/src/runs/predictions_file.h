@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "eval/metrics.h"
+#include "eval/predictions.h"
 
 namespace klab {
 
@@ -21,9 +21,9 @@ inline constexpr const char* kPredictionsCsvGz = "predictions.csv.gz";
 
 // Writes into `results_dir` the file for the run's kind; returns its path.
 std::filesystem::path write_predictions(const std::filesystem::path& results_dir,
-                                        const std::vector<PointPrediction>& predictions, bool several_symbols);
+                                        const Predictions& predictions, bool several_symbols);
 // Whichever of the two a run has (results/predictions.csv.gz first). Throws IoError naming the
 // file when neither exists or one is malformed.
-std::vector<PointPrediction> read_predictions(const std::filesystem::path& run_dir);
+Predictions read_predictions(const std::filesystem::path& run_dir);
 
 }  // namespace klab

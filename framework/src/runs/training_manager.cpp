@@ -1,3 +1,6 @@
+// Over 400 lines: the specification's TrainingManager is one class, and every file it writes
+// (metadata, config, logs, metrics, checkpoints, model/, results) is written here, atomically and
+// under the run lock, so that no other code touches a run folder's layout.
 #include "runs/training_manager.h"
 
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include "klab/error.h"
 #include "runs/files.h"
 #include "runs/run_lock.h"
+#include "klab/torch_model.h"
 #include "runs/state_dict.h"
 
 namespace klab {
@@ -291,6 +295,25 @@ void TrainingManager::save_best(torch::nn::Module& model, torch::optim::Optimize
 void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json& model_config,
                                  const nlohmann::json& training_args) {
   save_pickle(run_dir_ / "model" / "pytorch_model.bin", model_state_dict(model));
+  finish_model_folder("pytorch_model.bin", model_config, training_args);
+}
+
+void TrainingManager::save_trained_model(Model& model, const nlohmann::json& model_config,
+                                         const nlohmann::json& training_args) {
+  if (TorchModel* torch_model = model.as_torch()) {
+    save_model(*torch_model, model_config, training_args);
+    return;
+  }
+  const std::string main_file = model.save((run_dir_ / "model").string());
+  if (main_file.empty() || main_file.find('/') != std::string::npos || !fs::exists(run_dir_ / "model" / main_file)) {
+    throw TrainError("model " + model.model_type() + ": save() named \"" + main_file +
+                     "\", which is not a file it wrote into model/");
+  }
+  finish_model_folder(main_file, model_config, training_args);
+}
+
+void TrainingManager::finish_model_folder(const std::string& main_file, const nlohmann::json& model_config,
+                                          const nlohmann::json& training_args) {
   files::write_json(run_dir_ / "model" / "config.json", model_config);
   files::write_json(run_dir_ / "model" / "training_args.json", training_args);
   // The pipeline beside the weights: model/ alone is enough to predict.
@@ -303,7 +326,7 @@ void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json&
   fs::path base = output_dir_.lexically_normal();
   if (base.filename().empty()) base = base.parent_path();
   if (base.is_absolute()) base = base.filename();
-  metadata_["model_path"] = (base / run_name_ / "model" / "pytorch_model.bin").string();
+  metadata_["model_path"] = (base / run_name_ / "model" / main_file).string();
   metadata_["updated_at"] = files::iso_now();
   write_metadata();
 }
@@ -366,7 +389,12 @@ void TrainingManager::update_status(const std::string& status, const std::string
   save_training_log("Status: " + status + (error.empty() ? "" : " — " + error));
 }
 
-fs::path TrainingManager::get_model_path() const { return run_dir_ / "model" / "pytorch_model.bin"; }
+fs::path TrainingManager::get_model_path() const {
+  // A model of the fit family names its own main file (metadata.model_path); torch models write
+  // the specification's pytorch_model.bin.
+  const std::string recorded = files::text_or(metadata_, "model_path");
+  return run_dir_ / "model" / (recorded.empty() ? std::string("pytorch_model.bin") : fs::path(recorded).filename().string());
+}
 
 nlohmann::json TrainingManager::load_model_config() const {
   return files::read_json(run_dir_ / "model" / "config.json");

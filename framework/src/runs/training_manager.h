@@ -27,6 +27,8 @@ class Optimizer;
 
 namespace klab {
 
+class Model;
+
 // The statuses of metadata.json, in the order a successful run passes through them.
 inline constexpr const char* kStatusInitialized = "initialized";
 inline constexpr const char* kStatusPreparing = "preparing";
@@ -102,6 +104,9 @@ class TrainingManager {
   // specification: relative, the output folder's own name when it was given as an absolute path).
   void save_model(torch::nn::Module& model, const nlohmann::json& model_config,
                   const nlohmann::json& training_args);
+  // save_model for a model of any family: a torch module's state_dict as above; any other model
+  // writes its own files into model/ (Model::save), and model_path names its main file.
+  void save_trained_model(Model& model, const nlohmann::json& model_config, const nlohmann::json& training_args);
   // results/eval_results.json (evaluated_at, stock_symbol, model_type added);
   // metadata: evaluation_completed, eval_metrics.
   void save_evaluation_results(const nlohmann::json& eval_results);
@@ -126,6 +131,9 @@ class TrainingManager {
  private:
   TrainingManager() = default;
   void write_metadata();
+  // model/config.json, training_args.json, the pipeline copies and metadata, around `main_file`.
+  void finish_model_folder(const std::string& main_file, const nlohmann::json& model_config,
+                           const nlohmann::json& training_args);
   void write_checkpoint_dir(const std::filesystem::path& final_dir, torch::nn::Module& model,
                             torch::optim::Optimizer& optimizer, int epoch,
                             const nlohmann::json& metrics, const nlohmann::json& trainer_state);

@@ -102,15 +102,26 @@ struct Axis {
 
 bool higher_is_better(const std::string& metric) { return metric == "r2" || metric == "direction_accuracy"; }
 
-SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry) {
+SymbolLister symbols_of_source(PluginRegistry& registry) {
+  return [&registry](const ExperimentSpec& spec) {
+    std::vector<std::string> symbols;
+    for (const auto& info : registry.create_data_source(spec.source, spec.source_options.dump())->list_symbols()) {
+      symbols.push_back(info.symbol);
+    }
+    return symbols;
+  };
+}
+
+SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry, const SymbolLister& list_symbols) {
   std::ifstream in(file);
   if (!in) throw ConfigError(file.string() + ": cannot read the experiment file");
   std::stringstream text;
   text << in.rdbuf();
-  return plan_sweep_text(text.str(), file.string(), registry);
+  return plan_sweep_text(text.str(), file.string(), registry, list_symbols);
 }
 
-SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file, PluginRegistry& registry) {
+SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file, PluginRegistry& registry,
+                          const SymbolLister& list_symbols) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -118,16 +129,6 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
   if (!root || !root.IsMap()) throw ConfigError(file + ": an experiment file must be a mapping of sections");
-  // The base need not be complete on its own (a grid may supply data.symbol); every trial is
-  // validated in full below. What expansion needs is read directly.
-  struct {
-    std::string source = "sqlite";
-    nlohmann::json source_options = nlohmann::json::object();
-  } base;
-  if (root["data"] && root["data"].IsMap()) {
-    if (root["data"]["source"]) base.source = root["data"]["source"].Scalar();
-    if (root["data"]["options"]) base.source_options = yaml_to_json(root["data"]["options"]);
-  }
   SweepPlan plan;
   plan.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : std::filesystem::path(file).stem().string();
   plan.file = file;
@@ -162,8 +163,15 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
         Axis axis{key, {}};
         const YAML::Node& values = item.second;
         if (values.IsScalar() && key == "data.symbol" && values.Scalar() == "all") {
-          auto source = registry.create_data_source(base.source, base.source_options.dump());
-          for (const auto& info : source->list_symbols()) axis.values.push_back(info.symbol);
+          // What "all" means comes from the data source of the validated base experiment (its
+          // source and options as every trial will see them, relative paths resolved); the
+          // symbol stands in for the axis being expanded.
+          YAML::Node base_tree = YAML::Load(yaml_text);
+          base_tree.remove("sweep");
+          set_dotted(base_tree, "data.symbol", YAML::Node("000001"));
+          const ExperimentSpec base = experiment_from_yaml(base_tree, file, false);
+          if (!list_symbols) throw ConfigError(at(file, values) + ": sweep.grid.data.symbol: all: no way to list the data source's symbols here");
+          for (const auto& symbol : list_symbols(base)) axis.values.push_back(symbol);
           if (axis.values.empty()) throw ConfigError(at(file, values) + ": sweep.grid.data.symbol: all: the data source lists no symbols");
         } else if (values.IsSequence() && values.size() > 0) {
           for (const auto& v : values) {

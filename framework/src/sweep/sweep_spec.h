@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,19 @@ struct SweepPlan {
   std::vector<Trial> trials;
 };
 
+// What `data.symbol: all` in a grid expands to: the symbols of the data source the validated base
+// experiment names. Planning opens no data source itself; the caller says how to list them.
+using SymbolLister = std::function<std::vector<std::string>(const ExperimentSpec& base)>;
+// Lists them by opening the experiment's data source plugin (what `sweep` does).
+SymbolLister symbols_of_source(PluginRegistry& registry);
+
 // Reads the experiment file and expands its sweep section (a file without one is a sweep of one
-// trial). `registry` opens the data source when an axis asks for data.symbol: all.
-SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry);
-SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file_name, PluginRegistry& registry);
+// trial). Every trial is validated as a full ExperimentSpec; `registry` lets the model plugin
+// check each trial's hyperparameters. Without `list_symbols`, `data.symbol: all` is an error.
+SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry,
+                     const SymbolLister& list_symbols = {});
+SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file_name, PluginRegistry& registry,
+                          const SymbolLister& list_symbols = {});
 
 // Whether a higher value of `metric` is better (r2, direction_accuracy).
 bool higher_is_better(const std::string& metric);

@@ -17,13 +17,13 @@
 #include <torch/nn/modules/rnn.h>
 
 #include "fused_rnn_function.h"
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "klab/params.h"
 
 namespace klab::plugins {
 
 template <typename Rnn, typename RnnOptions>
-class RecurrentModel : public Model {
+class RecurrentModel : public TorchModel {
  public:
   RecurrentModel(const std::string& type, std::int64_t input_size, const std::string& json)
       : type_(type), input_size_(input_size) {

@@ -16,12 +16,12 @@
 #include <torch/nn/modules/transformercoder.h>
 #include <torch/nn/modules/transformerlayer.h>
 
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "klab/params.h"
 
 namespace {
 
-class TransformerModel : public klab::Model {
+class TransformerModel : public klab::TorchModel {
  public:
   TransformerModel(std::int64_t input_size, const std::string& json) : input_size_(input_size) {
     klab::Params p(json, "model 'transformer'");

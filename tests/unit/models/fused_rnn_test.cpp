@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "klab/error.h"
-#include "klab/model.h"
+#include "klab/torch_model.h"
 #include "test_support.h"
 
 namespace {
@@ -73,13 +73,13 @@ double relative_error(const torch::Tensor& a, const torch::Tensor& b, double flo
   return ((a - b).abs().max() / std::max(b.abs().max().item<double>(), floor)).item<double>();
 }
 
-std::shared_ptr<klab::Model> make(const std::string& type, int64_t features, const Shape& s, const std::string& impl) {
+std::shared_ptr<klab::TorchModel> make(const std::string& type, int64_t features, const Shape& s, const std::string& impl) {
   nlohmann::json config = {{"hidden_size", s.hidden}, {"num_layers", s.layers}, {"dropout", s.dropout},
                            {"impl", impl}};
-  return klab::test::registry().create_model(type, features, config.dump());
+  return klab::test::registry().create_torch_model(type, features, config.dump());
 }
 
-void copy_parameters(klab::Model& from, klab::Model& to) {
+void copy_parameters(klab::TorchModel& from, klab::TorchModel& to) {
   torch::NoGradGuard no_grad;
   auto src = from.named_parameters();
   for (auto& item : to.named_parameters()) item.value().copy_(src[item.key()]);
@@ -91,7 +91,7 @@ struct Pass {
   std::map<std::string, torch::Tensor> grads;
 };
 
-Pass run(klab::Model& model, const torch::Tensor& x, const torch::Tensor& y) {
+Pass run(klab::TorchModel& model, const torch::Tensor& x, const torch::Tensor& y) {
   for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
   torch::manual_seed(123);  // the same dropout masks on both sides
   Pass pass;
@@ -221,18 +221,18 @@ TEST(FusedRnnThreads, KlabsAvx512GemmIsBitIdenticalAcrossThreads) {
 
 TEST(FusedRnnConfig, DefaultWhereItAppliesAndRefusedWhereItDoesNot) {
   for (const std::string type : {"lstm", "gru"}) {
-    auto plain = klab::test::registry().create_model(type, 5, "{}");
+    auto plain = klab::test::registry().create_torch_model(type, 5, "{}");
     EXPECT_EQ(nlohmann::json::parse(plain->config_json())["impl"], "fused") << type;
-    auto bidirectional = klab::test::registry().create_model(type, 5, R"({"bidirectional": true})");
+    auto bidirectional = klab::test::registry().create_torch_model(type, 5, R"({"bidirectional": true})");
     EXPECT_EQ(nlohmann::json::parse(bidirectional->config_json())["impl"], "autograd") << type;
-    EXPECT_THROW(klab::test::registry().create_model(type, 5, R"({"impl": "fused", "bidirectional": true})"),
+    EXPECT_THROW(klab::test::registry().create_torch_model(type, 5, R"({"impl": "fused", "bidirectional": true})"),
                  klab::ConfigError);
-    EXPECT_THROW(klab::test::registry().create_model(type, 5, R"({"impl": "magic"})"), klab::ConfigError);
+    EXPECT_THROW(klab::test::registry().create_torch_model(type, 5, R"({"impl": "magic"})"), klab::ConfigError);
   }
 }
 
 TEST(FusedRnnConfig, BackwardTwiceIsRefusedWithAMessage) {
-  auto model = klab::test::registry().create_model("lstm", 3, R"({"hidden_size": 4, "num_layers": 1})");
+  auto model = klab::test::registry().create_torch_model("lstm", 3, R"({"hidden_size": 4, "num_layers": 1})");
   auto loss = model->forward(torch::randn({2, 5, 3})).sum();
   loss.backward({}, /*retain_graph=*/true);
   try {

@@ -7,10 +7,11 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "klab/error.h"
-#include "klab/model.h"
+#include "klab/torch_model.h"
 
 namespace fs = std::filesystem;
 
@@ -76,6 +77,13 @@ TEST(Registry, WrongAbiVersion) {
   expect_load_error(kBad / "wrong_abi" / "wrong_abi.so",
                     "plugin ABI version " + std::to_string(klab::kPluginAbiVersion + 98) +
                         ", but this klab expects " + std::to_string(klab::kPluginAbiVersion));
+}
+
+TEST(Registry, PluginOfTheOldTorchOnlyAbiIsRefused) {
+  // A plugin built before Model became family-neutral (ABI 1) is refused before anything of it runs.
+  ASSERT_EQ(klab::kPluginAbiVersion, 2u);
+  expect_load_error(kBad / "old_abi" / "old_abi.so",
+                    "plugin ABI version 1, but this klab expects 2");
 }
 
 TEST(Registry, WrongTorchVersion) {
@@ -160,12 +168,12 @@ TEST(Registry, ALibraryStaysLoadedExactlyAsLongAsItsObjects) {
   const std::filesystem::path file = std::filesystem::path(KLAB_PLUGIN_BUILD_DIR) / "transformer.so";
   ASSERT_TRUE(std::filesystem::exists(file)) << file;
   if (library_mapped(file)) GTEST_SKIP() << file << " was loaded before this test (run it alone: ctest does)";
-  std::shared_ptr<klab::Model> model;
+  std::shared_ptr<klab::TorchModel> model;
   {
     klab::PluginRegistry registry;
     registry.discover();
     ASSERT_EQ(std::filesystem::canonical(registry.find("model", "transformer")->path), std::filesystem::canonical(file));
-    model = registry.create_model("transformer", 4, R"({"d_model": 8, "nhead": 2, "num_layers": 1})");
+    model = registry.create_torch_model("transformer", 4, R"({"d_model": 8, "nhead": 2, "num_layers": 1})");
   }
   ASSERT_TRUE(library_mapped(file)) << "the registry is gone but the model's deleter must keep " << file;
   torch::NoGradGuard no_grad;
@@ -175,11 +183,11 @@ TEST(Registry, ALibraryStaysLoadedExactlyAsLongAsItsObjects) {
 }
 
 TEST(Registry, ModelOutlivesRegistry) {
-  std::shared_ptr<klab::Model> model;
+  std::shared_ptr<klab::TorchModel> model;
   {
     klab::PluginRegistry registry;
     registry.discover();
-    model = registry.create_model("gru", 5, R"({"hidden_size": 8, "num_layers": 1})");
+    model = registry.create_torch_model("gru", 5, R"({"hidden_size": 8, "num_layers": 1})");
   }
   // The registry is gone; the model's deleter still holds gru.so, so its code is mapped.
   auto out = model->forward(torch::randn({2, 3, 5}));
@@ -189,4 +197,30 @@ TEST(Registry, ModelOutlivesRegistry) {
   // The output's autograd graph (the fused GRU's own node type) outlives the model and the
   // registry: backward still runs and freeing the graph does not call into an unmapped library.
   out.sum().backward();
+}
+
+// A model of the fit family (tests/plugins/mean_model.cpp, built with klab::sdk alone): loaded
+// with no LibTorch in its manifest, fitted and predicting through klab/model.h only.
+TEST(Registry, ModelWithoutTorchLoadsFitsAndPredicts) {
+  klab::PluginRegistry registry;
+  const auto info = registry.load_file(fs::path(KLAB_TEST_PLUGIN_DIR) / "mean_model" / "mean_model.so");
+  EXPECT_EQ(info.torch_version, "");
+  EXPECT_EQ(info.abi_version, klab::kPluginAbiVersion);
+  auto model = registry.create_model("mean_model", 3, "{}");
+  EXPECT_EQ(model->as_torch(), nullptr);
+  const float inputs[2 * 2 * 3] = {};
+  const float labels[2] = {1.0f, 3.0f};
+  klab::WindowView view{inputs, labels, 2, 2, 3};
+  const auto report = nlohmann::json::parse(model->fit(view, view));
+  EXPECT_DOUBLE_EQ(report["mean"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(report["train_loss"].get<double>(), 1.0);
+  float out[2] = {0, 0};
+  model->predict(view, out);
+  EXPECT_EQ(out[0], 2.0f);
+  EXPECT_EQ(out[1], 2.0f);
+  // Code that drives a torch module itself is told this one is not.
+  EXPECT_THROW(registry.create_torch_model("mean_model", 3, "{}"), klab::ConfigError);
+  const auto check = klab::check_model(registry, "mean_model", 4, 5, 3);
+  EXPECT_EQ(check.family, "fit");
+  EXPECT_EQ(check.output_shape, (std::vector<std::int64_t>{4, 1}));
 }

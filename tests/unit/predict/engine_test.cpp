@@ -7,7 +7,7 @@
 #include "klab/error.h"
 #include "run_fixture.h"
 #include "runs/files.h"
-#include "train/trainer.h"
+#include "workflow/run.h"
 
 class Engine : public klab::test::RunFixture {};
 
@@ -24,24 +24,27 @@ TEST_F(Engine, ReproducesTheRunsOwnPredictionsExactly) {
       // The first test window's input ends the trading day before its target date.
       auto all = engine.predict_range("600519", "2019-01-01", "");
       std::map<std::string, klab::Prediction> by_target;
-      for (const auto& p : all) by_target[p.target_date] = p;
+      for (const auto& p : all) by_target[p.date] = p;
       // The same windows as the trainer's test set, so the model sees the same batch: GEMM results
       // may differ in the last bit between batch sizes.
       const std::string first_target = expected[0]["date"], last_target = expected.back()["date"];
       std::string first_as_of, last_as_of;
       for (const auto& p : all) {
-        if (p.target_date == first_target) first_as_of = p.as_of;
-        if (p.target_date == last_target) last_as_of = p.as_of;
+        if (p.date == first_target) first_as_of = p.as_of;
+        if (p.date == last_target) last_as_of = p.as_of;
       }
       auto range = engine.predict_range("600519", first_as_of, last_as_of);
       ASSERT_EQ(range.size(), expected.size());
       for (const auto& e : expected) {
         bool found = false;
         for (const auto& p : range) {
-          if (p.target_date != e["date"]) continue;
+          if (p.date != e["date"]) continue;
           found = true;
-          EXPECT_EQ(p.predicted_close, e["predicted"].get<double>()) << model << " " << target << " " << p.target_date;
+          EXPECT_EQ(p.prediction, e["predicted"].get<double>()) << model << " " << target << " " << p.date;
           EXPECT_EQ(p.last_close, e["last_close"].get<double>());
+          // The engine labels what the data already holds, as the run's test set did.
+          ASSERT_TRUE(p.has_label()) << p.date;
+          EXPECT_NEAR(p.label, e["actual"].get<double>(), 1e-9 * p.label) << p.date;
         }
         EXPECT_TRUE(found) << e["date"];
       }
@@ -55,29 +58,34 @@ TEST_F(Engine, PredictsFromSourceAndFromBars) {
   auto latest = engine.predict("sh600519");
   EXPECT_EQ(latest.symbol, "600519");
   EXPECT_EQ(latest.as_of, "2022-01-14");
-  EXPECT_TRUE(latest.target_date_estimated);
-  EXPECT_EQ(latest.target_date, "2022-01-17");  // the Monday after
+  EXPECT_TRUE(latest.date_estimated);
+  EXPECT_EQ(latest.date, "2022-01-17");  // the Monday after
   EXPECT_DOUBLE_EQ(latest.market_last_close, 1867.0);  // the quoted close of 2022-01-14
   EXPECT_EQ(latest.prices, "backward-adjusted");       // the default, causal adjustment
   EXPECT_GT(latest.last_close, latest.market_last_close);  // backward-adjusted: dividends added back
-  EXPECT_NEAR(latest.predicted_return, latest.predicted_close / latest.last_close - 1, 1e-12);
-  EXPECT_NEAR(latest.market_predicted_close, 1867.0 * (1 + latest.predicted_return), 1e-9);
+  EXPECT_NEAR(latest.predicted_return(), latest.prediction / latest.last_close - 1, 1e-12);
+  EXPECT_NEAR(latest.market_predicted_close, 1867.0 * (1 + latest.predicted_return()), 1e-9);
 
   auto past = engine.predict("600519", "2021-12-30");
   EXPECT_EQ(past.as_of, "2021-12-30");
-  EXPECT_EQ(past.target_date, "2021-12-31");
-  EXPECT_FALSE(past.target_date_estimated);
+  EXPECT_EQ(past.date, "2021-12-31");
+  EXPECT_FALSE(past.date_estimated);
+  EXPECT_FALSE(latest.has_label());  // the future: not known yet
+  ASSERT_TRUE(past.has_label());     // the day after a past date: the data has it
+  EXPECT_GT(past.label, 0);
+  EXPECT_EQ(past.to_json()["actual_close"].get<double>(), past.label);
+  EXPECT_FALSE(latest.to_json().contains("actual_close"));
 
   auto bars = engine.source().load_bars("600519", "2019-06-01", "2021-12-30");
   auto from_bars = engine.predict_bars("600519", bars);
   EXPECT_EQ(from_bars.as_of, "2021-12-30");
-  EXPECT_DOUBLE_EQ(from_bars.predicted_close, past.predicted_close);
+  EXPECT_DOUBLE_EQ(from_bars.prediction, past.prediction);
 
   // The specification's constructor: weights + model type + model config.
   klab::PredictionEngine spec_style(run.run_dir / "model" / "pytorch_model.bin", "lstm",
                                     klab::files::read_json(run.run_dir / "model" / "config.json"),
                                     klab::test::registry());
-  EXPECT_DOUBLE_EQ(spec_style.predict("600519").predicted_close, latest.predicted_close);
+  EXPECT_DOUBLE_EQ(spec_style.predict("600519").prediction, latest.prediction);
   // The model folder alone, copied elsewhere (cp -r out/RUN/model backup/), still predicts.
   namespace fs = std::filesystem;
   const fs::path copied = out() / "elsewhere" / "model";
@@ -85,7 +93,7 @@ TEST_F(Engine, PredictsFromSourceAndFromBars) {
   fs::copy(run.run_dir / "model", copied, fs::copy_options::recursive);
   klab::PredictionEngine from_copy(copied / "pytorch_model.bin", "lstm", klab::files::read_json(copied / "config.json"),
                                    klab::test::registry());
-  EXPECT_DOUBLE_EQ(from_copy.predict("600519").predicted_close, latest.predicted_close);
+  EXPECT_DOUBLE_EQ(from_copy.predict("600519").prediction, latest.prediction);
   EXPECT_EQ(engine.metadata()["model_type"], "lstm");
   EXPECT_EQ(engine.metadata()["features"].size(), 12u);
 }
@@ -104,8 +112,8 @@ TEST_F(Engine, AsOfADateNothingLaterCounts) {
   const auto range = engine.predict_range("600519", "2021-06-01", "2021-06-01");
   ASSERT_EQ(range.size(), 1u);
   EXPECT_EQ(range[0].as_of, as_of.as_of);
-  EXPECT_EQ(range[0].predicted_return, as_of.predicted_return);
-  EXPECT_EQ(range[0].predicted_close, as_of.predicted_close);
+  EXPECT_EQ(range[0].predicted_return(), as_of.predicted_return());
+  EXPECT_EQ(range[0].prediction, as_of.prediction);
   EXPECT_EQ(range[0].market_predicted_close, as_of.market_predicted_close);
 }
 

@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "klab/error.h"
 #include "eval/metrics.h"
-#include "train/trainer.h"
 
 TEST(Metrics, KnownValues) {
   // last close 10 for every sample; actual and predicted prices.
@@ -44,10 +44,11 @@ TEST(Metrics, ZeroActualsConstantActualsAndMismatchedInputs) {
 
 TEST(Metrics, SeveralSymbolsAreJudgedOnReturnsPooledAndPerSymbol) {
   // A 2-CNY stock and a 2,000-CNY stock, each off by 1 % of its price once and right once.
-  std::vector<klab::PointPrediction> p = {
-      {"2021-01-04", "000001", 2.02, 2.00, 2.00},     // actual +1 %, predicted 0 %
+  // {date, symbol, prediction, label, last_close}
+  klab::Predictions p = {
+      {"2021-01-04", "000001", 2.00, 2.02, 2.00},     // actual +1 %, predicted 0 %
       {"2021-01-05", "000001", 2.00, 2.00, 2.00},     // both 0 %
-      {"2021-01-04", "600519", 2000, 2020, 2000},     // actual 0 %, predicted +1 %
+      {"2021-01-04", "600519", 2020, 2000, 2000},     // actual 0 %, predicted +1 %
       {"2021-01-05", "600519", 2040, 2040, 2000}};    // both +2 %
   const auto e = klab::evaluate_predictions(p, "backward-adjusted", true);
   EXPECT_EQ(e["metrics_on"], "returns");
@@ -61,4 +62,17 @@ TEST(Metrics, SeveralSymbolsAreJudgedOnReturnsPooledAndPerSymbol) {
   const auto one = klab::evaluate_predictions({p[2], p[3]}, "backward-adjusted", false);
   EXPECT_EQ(one["metrics_on"], "prices");
   EXPECT_NEAR(one["mae"].get<double>(), 10.0, 1e-12);
+}
+
+TEST(Metrics, UnlabelledPredictionsAreRefusedByName) {
+  // A prediction whose day has not happened has no label: evaluation must not treat NaN as data.
+  klab::Predictions p = {{"2021-01-04", "000001", 2.0, 2.02, 2.0}, {"2021-01-05", "000001", 2.0, 2.0, 2.0}};
+  p[1].label = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(p[1].has_label());
+  try {
+    klab::evaluate_predictions(p, "backward-adjusted", false);
+    FAIL() << "an unlabelled prediction was evaluated";
+  } catch (const klab::TrainError& e) {
+    EXPECT_NE(std::string(e.what()).find("000001 on 2021-01-05"), std::string::npos) << e.what();
+  }
 }

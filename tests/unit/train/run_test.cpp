@@ -16,7 +16,7 @@
 #include "runs/files.h"
 #include "runs/state_dict.h"
 #include "runs/training_manager.h"
-#include "train/trainer.h"
+#include "workflow/run.h"
 
 namespace fs = std::filesystem;
 using klab::files::read_json;

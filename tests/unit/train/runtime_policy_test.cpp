@@ -7,7 +7,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include "train/trainer.h"
+#include "train/process_policy.h"
 
 namespace {
 

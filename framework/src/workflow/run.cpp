@@ -1,0 +1,306 @@
+#include "workflow/run.h"
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+
+#include <ATen/Parallel.h>
+#include <torch/utils.h>
+
+#include "data/dataset.h"
+#include "data/window_batch.h"
+#include "eval/metrics.h"
+#include "klab/data_source.h"
+#include "klab/error.h"
+#include "klab/torch_model.h"
+#include "plugins/registry.h"
+#include "runs/files.h"
+#include "runs/predictions_file.h"
+#include "runs/run_outputs.h"
+#include "runs/training_manager.h"
+#include "train/process_policy.h"
+#include "train/torch_loop.h"
+
+namespace klab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+// Step 1: the data. Loads bars and features, logs the specification's lines, records what "all"
+// and open date ranges meant, and writes scaler.json.
+Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, std::ostream* out) {
+  manager.save_training_log("开始加载数据");
+  std::vector<std::string> symbols = spec.symbols;
+  if (symbols == std::vector<std::string>{"all"}) {
+    symbols.clear();
+    for (const auto& info : source.list_symbols()) symbols.push_back(info.symbol);
+    if (symbols.empty()) throw DataError("data.symbols: all: the data source lists no symbols");
+    manager.annotate("stock_symbols", symbols);  // what "all" meant for this run
+  }
+  manager.save_training_log("loading data: " + source.display_name() + ", " + std::to_string(symbols.size()) +
+                            " symbol(s)");
+  // Dataset::build loads the bars and computes the features in one pass (per symbol); the
+  // specification's four lines are written in its order once both are done.
+  Dataset ds = Dataset::build(source, spec.dataset_spec(symbols));
+  if (!ds.skipped_symbols().empty()) {
+    // Named in training.log and metadata.json, counted on the console.
+    nlohmann::json skipped = nlohmann::json::array();
+    for (const auto& s : ds.skipped_symbols()) {
+      skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
+      manager.save_training_log("skipped symbol " + s.symbol + ": " + s.reason);
+    }
+    manager.annotate("skipped_symbols", skipped);
+    manager.save_training_log("symbols: " + std::to_string(ds.series().size()) + " used, " +
+                              std::to_string(skipped.size()) + " skipped (too little data in the date range)");
+    if (out) {
+      *out << "skipped " << skipped.size() << " of " << symbols.size()
+           << " symbol(s) with too little data in the date range (named in training.log and metadata.json)\n";
+    }
+  }
+  const TrainSpec& t = spec.train;
+  manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
+  manager.save_training_log("bars loaded: " + std::to_string(ds.raw_rows()) + "; " +
+                            std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +
+                            std::to_string(ds.skipped_gap_windows()) + " windows skipped at suspensions");
+  manager.save_training_log("开始特征工程");
+  manager.save_training_log("特征工程完成: (" + std::to_string(ds.train().size() + ds.val().size() + ds.test().size()) +
+                            ", " + std::to_string(t.seq_length) + ", " + std::to_string(ds.n_features()) + ")");
+  manager.save_training_log("windows: train " + std::to_string(ds.train().size()) + ", val " +
+                            std::to_string(ds.val().size()) + ", test " + std::to_string(ds.test().size()) +
+                            "; val from " + ds.val_start() + ", test from " + ds.test_start());
+  // An open date range is recorded as the dates the data really spans.
+  if (spec.start_date.empty() || spec.end_date.empty()) {
+    std::string first, last;
+    for (const auto& series : ds.series()) {
+      if (series.dates.empty()) continue;
+      if (first.empty() || series.dates.front() < first) first = series.dates.front();
+      if (last.empty() || series.dates.back() > last) last = series.dates.back();
+    }
+    nlohmann::json config = manager.load_artifact("config.json");
+    if (spec.start_date.empty()) config["train_start_date"] = first;
+    if (spec.end_date.empty()) config["train_end_date"] = last;
+    manager.save_config(config);
+  }
+  if (ds.val().empty()) throw DataError("data.split: the validation split has no windows");
+  manager.save_artifact("scaler.json", ds.scaler().to_json(spec.features));
+  return ds;
+}
+
+// Step 2: the fit, by the model's family. A torch module learns in the host's loop (train/); any
+// other model learns in one call on the training and validation windows, recorded as epoch 1.
+FitReport fit_model(const ExperimentSpec& spec, Model& model, const Dataset& ds, TrainingManager& manager,
+                    bool resuming, std::ostream* out) {
+  FitReport fit;
+  fit.train_samples = ds.train().size();
+  fit.val_samples = ds.val().size();
+  fit.test_samples = ds.test().size();
+  if (TorchModel* torch_model = model.as_torch()) {
+    manager.save_training_log("model: " + spec.model_type + ", " + std::to_string(torch_model->parameters().size()) +
+                              " parameter tensors");
+    manager.save_training_log("开始训练");
+    const TrainState state = train_torch_model(*torch_model, ds, spec.train, manager, resuming, out);
+    fit.best_val_loss = state.best_val_loss;
+    fit.best_epoch = state.best_epoch;
+    fit.epochs_trained = state.last_epoch;
+    fit.early_stopped = state.early_stopped;
+    return fit;
+  }
+  manager.save_training_log("model: " + spec.model_type + " (learns in one fit on " +
+                            std::to_string(ds.train().size()) + " training windows)");
+  manager.save_training_log("开始训练");
+  if (resuming) manager.truncate_metrics_after(0);  // a fit has no checkpoints: it runs again whole
+  const auto started = std::chrono::steady_clock::now();
+  const WindowBatch train = gather_windows(ds, ds.train(), 0, ds.train().size(), true);
+  const WindowBatch val = gather_windows(ds, ds.val(), 0, ds.val().size(), true);
+  nlohmann::json report;
+  const std::string text = model.fit(train.view(), val.view());
+  try {
+    report = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw TrainError("model " + spec.model_type + ": fit() returned no JSON object: " + text.substr(0, 200));
+  }
+  for (const char* key : {"train_loss", "val_loss"}) {
+    if (!report.is_object() || !report.contains(key) || !report[key].is_number() ||
+        !std::isfinite(report[key].get<double>())) {
+      throw TrainError("model " + spec.model_type + ": fit() must report a finite \"" + key + "\", got " +
+                       (report.is_object() && report.contains(key) ? report[key].dump() : std::string("none")));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json metrics = report;
+  metrics["epoch_seconds"] = seconds;
+  manager.log_metrics(1, metrics);
+  fit.best_val_loss = report["val_loss"].get<double>();
+  fit.best_epoch = 1;
+  fit.epochs_trained = 1;
+  manager.save_training_log("Epoch 1: train_loss=" + format_number(report["train_loss"].get<double>()) +
+                            ", val_loss=" + format_number(fit.best_val_loss) + " (fit)");
+  if (out) {
+    *out << "  fit  train_loss " << format_number(report["train_loss"].get<double>()) << "  val_loss "
+         << format_number(fit.best_val_loss) << "  " << std::setprecision(2) << std::fixed << seconds << "s"
+         << std::defaultfloat << "\n";
+  }
+  return fit;
+}
+
+// Step 3: predictions by (date, symbol) on the test windows, in the run's adjusted prices.
+Predictions predict_test_set(Model& model, const Dataset& ds) {
+  const auto scaled = predict_windows(model, ds, ds.test());
+  const std::string prices = std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted";
+  Predictions predictions;
+  predictions.reserve(ds.test().size());
+  for (std::size_t i = 0; i < ds.test().size(); ++i) {
+    const WindowRef& w = ds.test()[i];
+    Prediction p;
+    p.date = ds.target_date(w);
+    p.symbol = ds.series()[w.series].symbol;
+    p.last_close = ds.last_close(w);
+    p.prediction = ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, p.last_close);
+    const double y = ds.raw_target(w);
+    p.label = ds.spec().target_kind == "close" ? y : p.last_close * (1.0 + y);
+    p.as_of = ds.series()[w.series].dates[w.end_row];
+    p.horizon = static_cast<int>(ds.spec().horizon);
+    p.prices = prices;
+    predictions.push_back(std::move(p));
+  }
+  return predictions;
+}
+
+// The whole run after its folder exists.
+RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, Model& model,
+                  const RunOptions& options, bool resuming) {
+  std::ostream* out = options.progress;
+  manager.update_status(kStatusPreparing);
+  manager.save_training_log("threads: " + std::to_string(at::get_num_threads()) + " (train.threads " +
+                            std::to_string(spec.train.threads) + ", " + std::to_string(cores_given()) +
+                            " core(s) given to this run; BLAS on 1)");
+  if (spec.adjust == "forward") {
+    // Asked for explicitly (the default is backward): say what it costs, in the log and on screen.
+    const std::string warning =
+        "warning: data.adjust: forward divides every price by the last loaded day's factor, so training rows "
+        "depend on later ex-rights days (look-ahead); backward, the default, does not";
+    manager.save_training_log(warning);
+    if (out) *out << warning << "\n";
+  }
+  // 1. data
+  const Dataset ds = prepare_data(spec, manager, source, out);
+
+  // 2. fit
+  manager.update_status(kStatusTraining);
+  manager.save_training_log("创建模型");
+  const FitReport fit = fit_model(spec, model, ds, manager, resuming, out);
+
+  // 3. predictions, 4. evaluation
+  manager.save_training_log("开始评估");
+  manager.save_training_log("evaluating the best epoch " + std::to_string(fit.best_epoch) + " on " +
+                            std::to_string(ds.test().size()) + " test windows");
+  const Predictions predictions = predict_test_set(model, ds);
+  nlohmann::json eval = evaluate_predictions(
+      predictions, std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted", spec.multi_symbol);
+  eval["test_start"] = ds.test_start();
+
+  // 5. out/
+  write_predictions(manager.run_dir() / "results", predictions, spec.multi_symbol);
+  manager.save_trained_model(model, model_folder_config(spec, nlohmann::json::parse(model.config_json())),
+                     training_arguments(spec, fit));
+  manager.save_evaluation_results(eval);
+  manager.save_training_log("评估完成: mae=" + format_number(eval["mae"].get<double>()) +
+                            ", rmse=" + format_number(eval["rmse"].get<double>()) + ", direction_accuracy=" +
+                            format_number(eval["direction_accuracy"].is_number() ? eval["direction_accuracy"].get<double>() : 0.0));
+  manager.save_training_log("baseline (persistence): mae=" + format_number(eval["baseline"]["mae"].get<double>()) +
+                            " (on " + eval["metrics_on"].get<std::string>() + ")");
+  manager.update_status(kStatusCompleted);
+
+  RunResult result;
+  result.run_name = manager.run_name();
+  result.run_dir = manager.run_dir();
+  result.status = kStatusCompleted;
+  result.eval = manager.load_artifact("results/eval_results.json");
+  result.epochs_trained = fit.epochs_trained;
+  result.best_epoch = fit.best_epoch;
+  result.best_val_loss = fit.best_val_loss;
+  return result;
+}
+
+// Runs `execute`, turning any failure into status failed (with the error) before rethrowing.
+RunResult guarded_execute(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, Model& model,
+                          const RunOptions& options, bool resuming) {
+  try {
+    return execute(spec, manager, source, model, options, resuming);
+  } catch (const std::exception& e) {
+    // A new run that failed before training began (no bars, too little data, a file that is
+    // not a database) holds nothing worth keeping: its folder goes, and the error is the
+    // message. A resumed run, or one that trained, stays, marked failed with the error.
+    bool trained = false;
+    const auto history = manager.metadata().find("status_history");
+    if (history != manager.metadata().end() && history->is_array()) {
+      for (const auto& entry : *history) trained = trained || (entry.is_object() && entry.value("status", "") == kStatusTraining);
+    }
+    if (!resuming && !trained) {
+      std::error_code ec;
+      fs::remove_all(manager.run_dir(), ec);
+      throw;
+    }
+    try {
+      manager.update_status(kStatusFailed, e.what());
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+// The data source and the model, before any file is written: bad options fail here.
+std::pair<std::shared_ptr<DataSource>, std::shared_ptr<Model>> open_plugins(const ExperimentSpec& spec,
+                                                                           PluginRegistry& registry) {
+  apply_runtime_policy(spec.train.threads);
+  auto source = registry.create_data_source(spec.source, spec.source_options.dump());
+  torch::manual_seed(spec.train.seed);  // initial weights come from the seed
+  auto model = registry.create_model(spec.model_type, static_cast<std::int64_t>(spec.features.size()),
+                                     spec.model_params.dump());
+  return {source, model};
+}
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, const RunOptions& options) {
+  auto [source, model] = open_plugins(spec, registry);
+  const std::string output_dir = options.output_dir_override.empty() ? spec.output_dir : options.output_dir_override;
+  const std::string symbol = spec.multi_symbol ? "" : spec.symbols.at(0);
+  TrainingManager manager(symbol, spec.model_type, output_dir, source->display_name());
+  if (spec.multi_symbol) {
+    // A multi-symbol run is named {model}_{timestamp}; stock_symbol lists its symbols.
+    std::string joined;
+    for (const auto& s : spec.symbols) joined += (joined.empty() ? "" : ",") + s;
+    manager.annotate("stock_symbol", joined);
+  }
+  manager.annotate("stock_symbols", spec.symbols);
+  if (options.on_created) options.on_created(manager.run_name(), manager.run_dir());
+  manager.save_config(initial_run_config(spec, nlohmann::json::parse(model->config_json())));
+  manager.save_artifact("experiment.json", spec.to_json());
+  return guarded_execute(spec, manager, *source, *model, options, false);
+}
+
+RunResult resume_experiment(const std::string& run, const fs::path& output_dir, PluginRegistry& registry,
+                            const RunOptions& options) {
+  TrainingManager manager = TrainingManager::open_for_writing(run, output_dir);
+  const std::string status = files::text_or(manager.metadata(), "status");
+  if (status == kStatusCompleted) {
+    throw ConfigError("--resume " + manager.run_name() + ": the run is already completed");
+  }
+  const fs::path experiment_file = manager.run_dir() / "experiment.json";
+  ExperimentSpec spec = ExperimentSpec::from_json(files::read_json(experiment_file), experiment_file.string());
+  auto [source, model] = open_plugins(spec, registry);
+  manager.save_training_log("Resume requested (status was " + status + ")");
+  if (options.on_created) options.on_created(manager.run_name(), manager.run_dir());
+  return guarded_execute(spec, manager, *source, *model, options, true);
+}
+
+}  // namespace klab
