@@ -1,7 +1,9 @@
-// import_kline — loads daily-bar CSV files (邢不行, Tushare pro.daily, AkShare stock_zh_a_hist)
-// into SQLite or MySQL/MariaDB with klab's schema. Idempotent: re-importing changes nothing.
+// import_kline — loads daily-bar CSV files (邢不行, Tushare pro.daily, AkShare stock_zh_a_hist;
+// plain or .csv.gz) and Qlib data directories into SQLite or MySQL/MariaDB with klab's schema.
+// Idempotent: re-importing changes nothing.
 //
 //   import_kline --db sqlite:data/kline.db ../shared/data/ashare-daily
+//   import_kline --db sqlite:data/kline.db ~/.qlib/qlib_data/cn_data      (a Qlib directory)
 //   KLAB_DB_PASSWORD=... import_kline --db mysql://quant@127.0.0.1:3306/market files...
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 
 #include "cli/options.h"
 #include "data/importer.h"
+#include "data/qlib_dir.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -23,13 +26,15 @@ namespace {
 std::vector<fs::path> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<fs::path> files;
   for (const auto& input : inputs) {
-    if (fs::is_directory(input)) {
+    if (fs::is_directory(input) && klab::is_qlib_directory(input)) {
+      files.emplace_back(input);  // a Qlib data directory: read as a whole
+    } else if (fs::is_directory(input)) {
       std::vector<fs::path> found;
       for (const auto& item : fs::directory_iterator(input)) {
-        if (item.path().extension() == ".csv") found.push_back(item.path());
+        if (klab::is_kline_file(item.path())) found.push_back(item.path());
       }
       std::sort(found.begin(), found.end());
-      if (found.empty()) throw klab::cli::UsageError(input + ": no .csv files in this folder");
+      if (found.empty()) throw klab::cli::UsageError(input + ": no .csv or .csv.gz files in this folder");
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(input)) {
       files.emplace_back(input);

@@ -6,6 +6,7 @@
 // nothing of features or training. Dates are ISO "YYYY-MM-DD" strings; symbols are 6-digit codes.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct Bar {
   double volume = 0;       // shares
   double amount = 0;       // CNY
   double adj_factor = 1;   // cumulative backward adjustment factor (docs/DATA.md)
+  // Market capitalisation that day in CNY (邢不行 exports carry both); NaN where the source has none.
+  double float_market_cap = std::numeric_limits<double>::quiet_NaN();  // 流通市值
+  double total_market_cap = std::numeric_limits<double>::quiet_NaN();  // 总市值
 };
 
 class DataSource {

@@ -14,7 +14,8 @@
 namespace klab {
 
 // Bumped whenever PluginManifest, Model, DataSource or a factory signature changes layout.
-// 2: Model is family-neutral (fit/predict/save/load); torch modules derive from TorchModel.
+// 2: Model is family-neutral (fit/predict/save/load); torch modules derive from TorchModel;
+//    Bar carries the two market caps.
 inline constexpr std::uint32_t kPluginAbiVersion = 2;
 
 inline constexpr const char* kModelKind = "model";

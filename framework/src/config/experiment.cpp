@@ -1,5 +1,9 @@
+// Over 400 lines: every key of the experiment file is validated here, in one place, so each
+// error names the file, line and key the same way (a section reader, then one block per section).
 #include "config/experiment.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <regex>
@@ -222,8 +226,56 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
     } else {
       data.fail(many, "symbols", "expected a non-empty list of symbols or \"all\"");
     }
-  } else {
-    throw ConfigError(where(file, data.node()) + ": data: missing 'symbol' (or 'symbols')");
+  }
+  // data.universe: which of the symbols a run over many trains on, day by day (data/universe.h).
+  YAML::Node universe = data.get("universe");
+  if (universe) {
+    if (one) data.fail(universe, "universe", "a universe is a run over many stocks; drop data.symbol");
+    auto every_symbol = [&] {
+      if (!many) {
+        spec.multi_symbol = true;
+        spec.symbols = {"all"};
+      }
+    };
+    if (universe.IsScalar() && universe.Scalar() == "all") {
+      every_symbol();
+    } else if (universe.IsMap()) {
+      Section u = data.child("universe");
+      const std::string list_file = u.text("file", "");
+      if (!list_file.empty()) {
+        // A list of symbols, one per line ('#' starts a comment), as candidates.
+        if (many) u.fail(u.get("file"), "file", "give the symbols either in data.symbols or in a file, not both");
+        std::ifstream in(list_file);
+        if (!in) u.fail(u.get("file"), "file", "cannot read " + list_file);
+        std::set<std::string> seen;
+        std::size_t line_no = 0;
+        for (std::string line; std::getline(in, line);) {
+          ++line_no;
+          line = line.substr(0, line.find('#'));
+          line.erase(std::remove_if(line.begin(), line.end(), [](unsigned char c) { return std::isspace(c); }), line.end());
+          if (line.empty()) continue;
+          auto code = normalize_symbol(line);
+          if (!code) throw ConfigError(list_file + ":" + std::to_string(line_no) + ": \"" + line + "\" is not an A-share symbol");
+          if (seen.insert(*code).second) spec.symbols.push_back(*code);
+        }
+        if (spec.symbols.empty()) u.fail(u.get("file"), "file", list_file + " lists no symbols");
+        spec.multi_symbol = true;
+      }
+      spec.universe.top = static_cast<std::size_t>(u.integer("top", 0, 1));
+      spec.universe.by = u.choice("by", "total_market_cap", {"total_market_cap", "float_market_cap", "amount_20d"});
+      spec.universe.rebalance = u.choice("rebalance", "monthly", {"monthly", "weekly"});
+      if (list_file.empty() && spec.universe.top == 0) {
+        u.fail(universe, "", "expected top: N (with by and rebalance), file: PATH, or both");
+      }
+      u.finish();
+      if (list_file.empty()) every_symbol();
+    } else {
+      data.fail(universe, "universe", "expected all, or a mapping {top: N, by: total_market_cap, rebalance: monthly} "
+                                      "or {file: PATH}");
+    }
+  }
+  if (spec.symbols.empty()) {
+    throw ConfigError(where(file, data.node()) + ": data: missing 'symbol' (or 'symbols', or 'universe')");
   }
   spec.start_date = data.date("start_date");
   spec.end_date = data.date("end_date");
@@ -354,8 +406,10 @@ nlohmann::json ExperimentSpec::to_json() const {
                          {"split", split_json},     {"adjust", adjust},
                          {"scaler", scaler},        {"max_gap_days", max_gap_days}};
   if (!path_as_given.empty()) data["path_as_given"] = path_as_given;
+  if (universe.active()) data["universe"] = universe.to_json();
   if (multi_symbol) {
-    data["symbols"] = symbols;
+    // symbols: all stays the word (a list holding "all" is refused when read back).
+    data["symbols"] = symbols == std::vector<std::string>{"all"} ? nlohmann::json("all") : nlohmann::json(symbols);
   } else {
     data["symbol"] = symbols.empty() ? "" : symbols[0];
   }
@@ -401,6 +455,7 @@ DatasetSpec ExperimentSpec::dataset_spec(const std::vector<std::string>& resolve
   d.scaler = scaler;
   d.max_gap_days = max_gap_days;
   d.skip_short_symbols = multi_symbol;
+  d.universe = universe;
   return d;
 }
 

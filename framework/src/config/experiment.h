@@ -51,6 +51,7 @@ struct ExperimentSpec {
   std::string path_as_given;  // options.path as the user wrote it, when it was relative (data.path_as_given)
   std::vector<std::string> symbols;  // one = a single-stock run; ["all"] = every listed symbol
   bool multi_symbol = false;         // written as `symbols:` (even with one entry)
+  UniverseRule universe;             // data.universe {top, by, rebalance}: point in time (data/universe.h)
   std::string start_date, end_date;
   SplitSpec split;
   std::string adjust = "backward";  // causal; forward rescales the past by the last day's factor

@@ -115,11 +115,19 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   const std::size_t seq = spec.seq_length, h = spec.horizon;
 
   std::vector<RawSeries> raw;
+  std::vector<RankedSeries> ranked;  // every loaded stock, short ones too: they compete for membership
   std::set<std::string> seen;
   for (const auto& requested : spec.symbols) {
     const std::string symbol = symbol_or_verbatim(requested);
     if (!seen.insert(symbol).second) continue;
     auto bars = source.load_bars(symbol, spec.start_date, spec.end_date);
+    if (spec.universe.active() && !bars.empty()) {
+      RankedSeries r;
+      r.symbol = symbol;
+      for (const auto& b : bars) r.dates.push_back(b.trade_date);
+      r.values = ranking_values(bars, spec.universe.by);
+      ranked.push_back(std::move(r));
+    }
     // Too little data: an error for a one-symbol run, a skipped symbol for a run over several.
     auto too_little = [&](const std::string& reason) {
       if (!spec.skip_short_symbols) throw DataError("symbol " + requested + ": " + reason);
@@ -166,6 +174,22 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
       s.windows.push_back({0, static_cast<std::uint32_t>(end)});
     }
     raw.push_back(std::move(s));
+  }
+  if (spec.universe.active()) {
+    // Point in time: a window counts only while its stock is a member (data/universe.h).
+    auto universe = std::make_shared<Universe>(Universe::select(spec.universe, ranked));
+    for (auto& s : raw) {
+      const std::size_t before = s.windows.size();
+      s.windows.erase(std::remove_if(s.windows.begin(), s.windows.end(),
+                                     [&](const WindowRef& w) { return !universe->contains(s.symbol, s.dates[w.end_row]); }),
+                      s.windows.end());
+      ds.outside_universe_windows_ += before - s.windows.size();
+    }
+    if (universe->rebalance_dates().empty()) {
+      throw DataError("data.universe: no rebalance date in the data (a " + spec.universe.rebalance +
+                      " rebalance needs a complete period)");
+    }
+    ds.universe_ = std::move(universe);
   }
   if (raw.empty()) {
     const auto& first = ds.skipped_symbols_.front();

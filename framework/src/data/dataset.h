@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/universe.h"
 #include "klab/data/adjust.h"
 #include "klab/data_source.h"
 
@@ -45,6 +46,9 @@ struct DatasetSpec {
   // window, is skipped with its reason instead of failing the run (a real database holds
   // delisted and not-yet-listed stocks); the build fails only when none is left.
   bool skip_short_symbols = false;
+  // A point-in-time universe (data/universe.h): only windows whose stock was a member on their
+  // last input day are kept. Inactive (top 0): every window of every symbol.
+  UniverseRule universe;
 };
 
 struct SkippedSymbol {
@@ -100,6 +104,10 @@ class Dataset {
   std::size_t dropped_warmup_rows() const { return dropped_warmup_; }
   std::size_t skipped_gap_windows() const { return skipped_gap_windows_; }
   const std::vector<SkippedSymbol>& skipped_symbols() const { return skipped_symbols_; }
+  // The universe the windows were chosen by (nullptr without a rule), and how many windows its
+  // members' absence removed.
+  const Universe* universe() const { return universe_.get(); }
+  std::size_t outside_universe_windows() const { return outside_universe_windows_; }
   std::string val_start() const { return val_start_; }      // first val target date
   std::string test_start() const { return test_start_; }    // first test target date
 
@@ -121,6 +129,8 @@ class Dataset {
   std::size_t raw_rows_ = 0, dropped_warmup_ = 0, skipped_gap_windows_ = 0;
   std::string val_start_, test_start_;
   std::vector<SkippedSymbol> skipped_symbols_;
+  std::shared_ptr<const Universe> universe_;
+  std::size_t outside_universe_windows_ = 0;
 };
 
 }  // namespace klab

@@ -1,5 +1,7 @@
 #include "data/importer.h"
 
+#include "data/qlib_dir.h"
+
 #include <map>
 
 #include "klab/data/adjust.h"
@@ -19,10 +21,14 @@ ImportCounts& ImportCounts::operator+=(const ImportCounts& o) {
 
 namespace {
 
+// Equal, or both unknown (NaN).
+bool same_value(double a, double b) { return a == b || (a != a && b != b); }
+
 bool same_bar(const Bar& a, const Bar& b) {
   return a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close &&
          a.pre_close == b.pre_close && a.volume == b.volume && a.amount == b.amount &&
-         a.adj_factor == b.adj_factor;
+         a.adj_factor == b.adj_factor && same_value(a.float_market_cap, b.float_market_cap) &&
+         same_value(a.total_market_cap, b.total_market_cap);
 }
 
 // One series holds one kind of prices: raw prices with pre_close (factors derived from them)
@@ -48,7 +54,14 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
   std::map<std::string, Bar> merged = existing;
   std::string name;
   for (const KlineRow* row : rows) {
-    merged[row->bar.trade_date] = row->bar;
+    Bar bar = row->bar;
+    // A file without market caps (Tushare, AkShare) never blanks the caps another file stored.
+    auto stored = existing.find(bar.trade_date);
+    if (stored != existing.end()) {
+      if (bar.float_market_cap != bar.float_market_cap) bar.float_market_cap = stored->second.float_market_cap;
+      if (bar.total_market_cap != bar.total_market_cap) bar.total_market_cap = stored->second.total_market_cap;
+    }
+    merged[bar.trade_date] = bar;
     if (!row->name.empty()) name = row->name;  // rows are oldest first: the latest name wins
   }
   std::vector<Bar> series;
@@ -99,7 +112,8 @@ ImportReport import_kline_files(
     FileImport result;
     result.path = files[i].string();
     try {
-      KlineFile parsed = read_kline_csv(files[i], fallback_symbol);
+      // A Qlib data directory is one "file" of many symbols; anything else is a CSV export.
+      KlineFile parsed = is_qlib_directory(files[i]) ? read_qlib_directory(files[i]) : read_kline_csv(files[i], fallback_symbol);
       result.format = format_name(parsed.format);
       result.counts.read = parsed.rows_read;
       result.counts.rejected = parsed.rejected.size();

@@ -1,9 +1,11 @@
 #include "data/kline_store.h"
 
+#include <algorithm>
 #include <regex>
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
+#include <cppconn/datatype.h>
 #include <cppconn/statement.h>
 
 #include "klab/data/mysql_db.h"
@@ -17,15 +19,36 @@ namespace {
 
 constexpr const char* kInsertBar =
     "INSERT INTO stock_kline_data (symbol, trade_date, open, high, low, close, pre_close, volume,"
-    " amount, adj_factor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " amount, adj_factor, float_market_cap, total_market_cap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateBar =
     "UPDATE stock_kline_data SET open = ?, high = ?, low = ?, close = ?, pre_close = ?,"
-    " volume = ?, amount = ?, adj_factor = ? WHERE symbol = ? AND trade_date = ?";
+    " volume = ?, amount = ?, adj_factor = ?, float_market_cap = ?, total_market_cap = ?"
+    " WHERE symbol = ? AND trade_date = ?";
+
+// kInsertBar for `rows` rows at once (MySQL: a multi-row VALUES list).
+constexpr std::size_t kInsertBatch = 500;
+std::string insert_statement(std::size_t rows) {
+  std::string sql = kInsertBar;
+  for (std::size_t r = 1; r < rows; ++r) sql += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  return sql;
+}
+
+// A bar's numbers in the order both statements bind them (caps last; NaN is NULL).
+std::vector<double> bar_values(const Bar& b) {
+  return {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor, b.float_market_cap,
+          b.total_market_cap};
+}
 
 class SqliteStore : public KlineStore {
  public:
   explicit SqliteStore(const std::string& path) : db_(path, false) {
     for (const auto& ddl : schema::create_statements()) db_.exec(ddl);
+    // A database of an older klab gets the newer columns (NULL in its old rows).
+    for (const auto& [column, type] : schema::added_kline_columns()) {
+      if (!sqlite::has_column(db_, "stock_kline_data", column)) {
+        db_.exec("ALTER TABLE stock_kline_data ADD COLUMN " + column + " " + type);
+      }
+    }
   }
 
   std::string describe() const override { return "sqlite:" + db_.path(); }
@@ -48,16 +71,16 @@ class SqliteStore : public KlineStore {
     try {
       sqlite::Statement insert(db_, kInsertBar);
       for (const auto& b : inserts) {
-        insert.bind(1, info.symbol).bind(2, b.trade_date).bind(3, b.open).bind(4, b.high)
-            .bind(5, b.low).bind(6, b.close).bind(7, b.pre_close).bind(8, b.volume)
-            .bind(9, b.amount).bind(10, b.adj_factor);
+        insert.bind(1, info.symbol).bind(2, b.trade_date);
+        const auto values = bar_values(b);
+        for (std::size_t i = 0; i < values.size(); ++i) insert.bind_or_null(static_cast<int>(3 + i), values[i]);
         insert.run();
       }
       sqlite::Statement update(db_, kUpdateBar);
       for (const auto& b : updates) {
-        update.bind(1, b.open).bind(2, b.high).bind(3, b.low).bind(4, b.close).bind(5, b.pre_close)
-            .bind(6, b.volume).bind(7, b.amount).bind(8, b.adj_factor).bind(9, info.symbol)
-            .bind(10, b.trade_date);
+        const auto values = bar_values(b);
+        for (std::size_t i = 0; i < values.size(); ++i) update.bind_or_null(static_cast<int>(1 + i), values[i]);
+        update.bind(11, info.symbol).bind(12, b.trade_date);
         update.run();
       }
       sqlite::Statement upsert(
@@ -89,6 +112,11 @@ class MysqlStore : public KlineStore {
       for (const auto& ddl : schema::create_statements()) {
         s->execute(ddl + " DEFAULT CHARSET=utf8mb4");
       }
+      for (const auto& [column, type] : schema::added_kline_columns()) {
+        if (!mysql::has_column(*connection_, "stock_kline_data", column)) {
+          s->execute("ALTER TABLE stock_kline_data ADD COLUMN " + column + " " + type);
+        }
+      }
     } catch (const sql::SQLException& e) {
       throw mysql::query_error(settings_, e);
     }
@@ -118,20 +146,39 @@ class MysqlStore : public KlineStore {
              const std::vector<Bar>& updates) override {
     try {
       connection_->setAutoCommit(false);
-      std::unique_ptr<sql::PreparedStatement> insert(connection_->prepareStatement(kInsertBar));
-      for (const auto& b : inserts) {
-        insert->setString(1, info.symbol);
-        insert->setString(2, b.trade_date);
-        const double values[] = {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor};
-        for (int i = 0; i < 8; ++i) insert->setDouble(3 + i, values[i]);
-        insert->executeUpdate();
+      auto bind = [](sql::PreparedStatement& q, unsigned first, const Bar& b) {
+        const auto values = bar_values(b);
+        for (unsigned i = 0; i < values.size(); ++i) {
+          if (values[i] == values[i]) {
+            q.setDouble(first + i, values[i]);
+          } else {
+            q.setNull(first + i, sql::DataType::DOUBLE);
+          }
+        }
+      };
+      // Many rows per INSERT: one round trip per kInsertBatch bars instead of one per bar.
+      std::unique_ptr<sql::PreparedStatement> batch;
+      std::size_t batch_rows = 0;
+      for (std::size_t first = 0; first < inserts.size(); first += kInsertBatch) {
+        const std::size_t rows = std::min(kInsertBatch, inserts.size() - first);
+        if (rows != batch_rows) {
+          batch.reset(connection_->prepareStatement(insert_statement(rows)));
+          batch_rows = rows;
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+          const Bar& b = inserts[first + r];
+          const unsigned base = static_cast<unsigned>(r * 12);
+          batch->setString(base + 1, info.symbol);
+          batch->setString(base + 2, b.trade_date);
+          bind(*batch, base + 3, b);
+        }
+        batch->executeUpdate();
       }
       std::unique_ptr<sql::PreparedStatement> update(connection_->prepareStatement(kUpdateBar));
       for (const auto& b : updates) {
-        const double values[] = {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor};
-        for (int i = 0; i < 8; ++i) update->setDouble(1 + i, values[i]);
-        update->setString(9, info.symbol);
-        update->setString(10, b.trade_date);
+        bind(*update, 1, b);
+        update->setString(11, info.symbol);
+        update->setString(12, b.trade_date);
         update->executeUpdate();
       }
       std::unique_ptr<sql::PreparedStatement> upsert(connection_->prepareStatement(

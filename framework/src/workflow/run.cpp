@@ -66,6 +66,16 @@ Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataS
     }
   }
   const TrainSpec& t = spec.train;
+  if (const Universe* universe = ds.universe()) {
+    // Who was in the universe when, for the reader of the run (and for later backtests).
+    manager.save_artifact("universe.json", universe->to_json());
+    const auto& rule = spec.universe;
+    manager.save_training_log("universe: top " + std::to_string(rule.top) + " by " + rule.by + ", rebalanced " +
+                              rule.rebalance + " (" + std::to_string(universe->rebalance_dates().size()) +
+                              " rebalances, first " + universe->rebalance_dates().front() + "); " +
+                              std::to_string(ds.outside_universe_windows()) +
+                              " windows left out while their stock was not a member (universe.json)");
+  }
   manager.save_training_log("数据加载完成: " + std::to_string(ds.raw_rows()) + " 条记录");
   manager.save_training_log("bars loaded: " + std::to_string(ds.raw_rows()) + "; " +
                             std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +

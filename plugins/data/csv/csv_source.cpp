@@ -1,7 +1,8 @@
 // csv.so — a folder of daily-bar CSV files (the 邢不行, Tushare or AkShare exports that
 // tools/import_kline reads), one file per symbol, read directly without a database.
 // Options: {"path": "folder"}. A file is matched to a symbol by its name: sh600519.csv,
-// 600519.csv, 600519.SH.csv, ... Rows the importer would reject are skipped the same way, and
+// 600519.csv, 600519.SH.csv, sh600519.csv.gz (read streaming), ... Rows the importer would
+// reject are skipped the same way, and
 // adj_factor is derived exactly as the importer does, so all sources return identical bars.
 #include <filesystem>
 #include <map>
@@ -25,8 +26,8 @@ class CsvSource : public klab::DataSource {
     if (folder_.empty()) throw klab::ConfigError("data source 'csv': option 'path' is required");
     if (!fs::is_directory(folder_)) throw klab::DataError("csv " + folder_ + ": no such folder");
     for (const auto& item : fs::directory_iterator(folder_)) {
-      if (item.path().extension() != ".csv") continue;
-      if (auto code = klab::normalize_symbol(item.path().stem().string())) {
+      if (!klab::is_kline_file(item.path())) continue;
+      if (auto code = klab::normalize_symbol(klab::kline_file_stem(item.path()))) {
         files_[*code] = item.path();
       }
     }

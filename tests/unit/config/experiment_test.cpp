@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "klab/error.h"
+#include "test_support.h"
 
 namespace {
 
@@ -105,4 +106,46 @@ TEST(Experiment, RoundTripsThroughJson) {
   EXPECT_EQ(again.features, spec.features);
   EXPECT_EQ(again.train.lr_schedule, "cosine");
   EXPECT_EQ(again.horizon, 2u);
+}
+
+TEST(Experiment, UniverseRulesListsAndFiles) {
+  const std::string kModelLine = "model: {type: lstm}\n";
+  auto spec = klab::parse_experiment(kModelLine + "data:\n  universe: {top: 300, by: amount_20d, rebalance: weekly}\n", "exp.yaml");
+  EXPECT_TRUE(spec.multi_symbol);
+  EXPECT_EQ(spec.symbols, std::vector<std::string>{"all"});
+  EXPECT_EQ(spec.universe.top, 300u);
+  EXPECT_EQ(spec.universe.by, "amount_20d");
+  EXPECT_EQ(spec.universe.rebalance, "weekly");
+  EXPECT_EQ(spec.dataset_spec({"600519"}).universe.top, 300u);
+  // experiment.json keeps the rule.
+  const auto back = klab::ExperimentSpec::from_json(spec.to_json(), "experiment.json");
+  EXPECT_EQ(back.universe.top, 300u);
+  EXPECT_EQ(back.universe.rebalance, "weekly");
+  EXPECT_EQ(klab::parse_experiment(kModelLine + "data:\n  universe: all\n", "exp.yaml").symbols, std::vector<std::string>{"all"});
+
+  EXPECT_EQ(error_of(kModelLine + "data:\n  symbol: \"600519\"\n  universe: {top: 10}\n"),
+            "exp.yaml:4: data.universe: a universe is a run over many stocks; drop data.symbol");
+  EXPECT_NE(error_of(kModelLine + "data:\n  universe: {top: 10, by: volume}\n").find("exp.yaml:3: data.universe.by: "), std::string::npos)
+      << error_of(kModelLine + "data:\n  universe: {top: 10, by: volume}\n");
+  EXPECT_NE(error_of(kModelLine + "data:\n  universe: {top: 0}\n").find("data.universe.top: must be >= 1"), std::string::npos);
+  EXPECT_NE(error_of(kModelLine + "data:\n  universe: {}\n").find("expected top: N"), std::string::npos) << error_of(kModelLine + "data:\n  universe: {}\n");
+  EXPECT_NE(error_of(kModelLine + "data:\n  universe: {top: 5, rebalanse: monthly}\n").find("rebalanse: unknown key"), std::string::npos);
+
+  klab::test::TempDir dir;
+  klab::test::write_file(dir / "members.txt", "# CSI-like list\nsh600519\n000001  # 平安银行\n\n600519\n");
+  auto listed = klab::parse_experiment(kModelLine + "data:\n  universe: {file: " + (dir / "members.txt").string() + ", top: 1}\n", "exp.yaml");
+  EXPECT_EQ(listed.symbols, (std::vector<std::string>{"600519", "000001"}));
+  EXPECT_EQ(listed.universe.top, 1u);
+  klab::test::write_file(dir / "bad.txt", "600519\nmoutai\n");
+  EXPECT_EQ(error_of(kModelLine + "data:\n  universe: {file: " + (dir / "bad.txt").string() + "}\n"),
+            (dir / "bad.txt").string() + ":2: \"moutai\" is not an A-share symbol");
+}
+
+TEST(Experiment, SymbolsAllRoundTripsThroughExperimentJson) {
+  // experiment.json of a `symbols: all` run must read back (resume, PredictionEngine).
+  auto spec = klab::parse_experiment("data: {symbols: all}\nmodel: {type: lstm}\n", "exp.yaml");
+  EXPECT_EQ(spec.to_json()["data"]["symbols"], "all");
+  const auto back = klab::ExperimentSpec::from_json(spec.to_json(), "experiment.json");
+  EXPECT_EQ(back.symbols, std::vector<std::string>{"all"});
+  EXPECT_TRUE(back.multi_symbol);
 }

@@ -1,10 +1,17 @@
 // Importing the real data set into SQLite, reading it back through sqlite.so and csv.so.
 #include "data/importer.h"
 
+#include <zlib.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "klab/data/adjust.h"
+#include "klab/data/sqlite_db.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 #include "test_support.h"
@@ -31,7 +38,39 @@ void expect_same_bars(const std::vector<klab::Bar>& a, const std::vector<klab::B
     EXPECT_EQ(a[i].volume, b[i].volume) << what;
     EXPECT_EQ(a[i].amount, b[i].amount) << what;
     EXPECT_EQ(a[i].adj_factor, b[i].adj_factor) << what << " " << a[i].trade_date;
+    // Market caps: equal, or unknown in both.
+    EXPECT_TRUE(a[i].total_market_cap == b[i].total_market_cap ||
+                (std::isnan(a[i].total_market_cap) && std::isnan(b[i].total_market_cap)))
+        << what << " " << a[i].trade_date;
+    EXPECT_TRUE(a[i].float_market_cap == b[i].float_market_cap ||
+                (std::isnan(a[i].float_market_cap) && std::isnan(b[i].float_market_cap)))
+        << what << " " << a[i].trade_date;
   }
+}
+
+// The 流通市值 and 总市值 cells of `symbol`'s row for `date` in a 邢不行 file, read as text.
+std::pair<double, double> caps_in_file(const fs::path& file, const std::string& date) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("," + date + ",") == std::string::npos) continue;
+    std::vector<std::string> cells;
+    std::stringstream s(line);
+    for (std::string c; std::getline(s, c, ',');) cells.push_back(c);
+    return {std::stod(cells.at(10)), std::stod(cells.at(11))};
+  }
+  return {-1, -1};
+}
+
+// A copy of `from` compressed with zlib as `to` (what users keep: sh600519.csv.gz).
+void gzip_file(const fs::path& from, const fs::path& to, std::size_t keep_bytes = std::string::npos) {
+  std::ifstream in(from, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  gzFile out = gzopen(to.c_str(), "wb");
+  gzwrite(out, all.data(), static_cast<unsigned>(all.size()));
+  gzclose(out);
+  if (keep_bytes != std::string::npos) fs::resize_file(to, keep_bytes);  // a truncated archive
 }
 
 class SharedData : public ::testing::Test {
@@ -168,4 +207,110 @@ TEST(DataSources, BadOptionsAreClearErrors) {
     EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("password_env"), std::string::npos);
   }
+}
+
+TEST_F(SharedData, MarketCapsAreKeptAndReadBackFromEverySource) {
+  TempDir dir;
+  const auto file = klab::test::shared_data_dir() / "sh600519.csv";
+  {
+    auto store = klab::open_kline_store("sqlite:" + (dir / "k.db").string(), "");
+    klab::import_kline_files(*store, {file});
+  }
+  const auto [float_cap, total_cap] = caps_in_file(file, "2020-12-31");
+  ASSERT_GT(total_cap, 1e12);  // 贵州茅台 was worth ~2.5 trillion CNY
+  for (const auto& src : {source("sqlite", {{"path", (dir / "k.db").string()}}),
+                          source("csv", {{"path", klab::test::shared_data_dir().string()}})}) {
+    const auto bars = src->load_bars("600519", "2020-12-31", "2020-12-31");
+    ASSERT_EQ(bars.size(), 1u);
+    EXPECT_EQ(bars[0].float_market_cap, float_cap) << src->display_name();
+    EXPECT_EQ(bars[0].total_market_cap, total_cap) << src->display_name();
+  }
+}
+
+TEST_F(SharedData, GzipArchivesImportExactlyAsTheirPlainFiles) {
+  TempDir dir;
+  fs::create_directories(dir / "gz");
+  std::vector<fs::path> plain, packed;
+  for (const char* name : {"sh600519", "sz000002"}) {
+    plain.push_back(klab::test::shared_data_dir() / (std::string(name) + ".csv"));
+    packed.push_back(dir / "gz" / (std::string(name) + ".csv.gz"));
+    gzip_file(plain.back(), packed.back());
+  }
+  auto a = klab::open_kline_store("sqlite:" + (dir / "plain.db").string(), "");
+  auto b = klab::open_kline_store("sqlite:" + (dir / "packed.db").string(), "");
+  const auto ra = klab::import_kline_files(*a, plain), rb = klab::import_kline_files(*b, packed);
+  EXPECT_EQ(rb.failed_files, 0u);
+  EXPECT_EQ(ra.total.inserted, rb.total.inserted);
+  EXPECT_GT(rb.total.inserted, 8000u);
+  auto sa = source("sqlite", {{"path", (dir / "plain.db").string()}});
+  auto sb = source("sqlite", {{"path", (dir / "packed.db").string()}});
+  auto csv_gz = source("csv", {{"path", (dir / "gz").string()}});  // csv.so reads the archives too
+  for (const char* symbol : {"600519", "000002"}) {
+    expect_same_bars(sa->load_bars(symbol, "", ""), sb->load_bars(symbol, "", ""), symbol);
+    expect_same_bars(sa->load_bars(symbol, "", ""), csv_gz->load_bars(symbol, "", ""), symbol);
+  }
+  // A truncated archive fails as a whole: named, and nothing of it lands.
+  gzip_file(plain[0], dir / "gz" / "sh600000.csv.gz", 20000);
+  auto c = klab::open_kline_store("sqlite:" + (dir / "cut.db").string(), "");
+  const auto rc = klab::import_kline_files(*c, {dir / "gz" / "sh600000.csv.gz"});
+  ASSERT_EQ(rc.failed_files, 1u);
+  EXPECT_NE(rc.files[0].error.find("sh600000.csv.gz"), std::string::npos) << rc.files[0].error;
+  EXPECT_NE(rc.files[0].error.find("not a valid gzip file"), std::string::npos) << rc.files[0].error;
+  EXPECT_TRUE(source("sqlite", {{"path", (dir / "cut.db").string()}})->list_symbols().empty());
+}
+
+TEST(Import, AFileWithoutCapsNeverBlanksStoredCaps) {
+  TempDir dir;
+  klab::test::write_file(dir / "xbx" / "sz000001.csv",
+                         "数据由邢不行整理\n"
+                         "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+                         "sz000001,平安银行,2021-01-04,19.1,19.1,18.44,18.6,19.34,155421600,2891682000,3.6e11,3.61e11\n"
+                         "sz000001,平安银行,2021-01-05,18.4,18.48,17.8,17.99,18.6,182135200,3284607000,,3.5e11\n");
+  // The same days from Tushare (vol in lots, amount in thousands): no caps.
+  klab::test::write_file(dir / "ts" / "000001.csv",
+                         "ts_code,trade_date,open,high,low,close,pre_close,vol,amount\n"
+                         "000001.SZ,20210104,19.1,19.1,18.44,18.6,19.34,1554216,2891682\n"
+                         "000001.SZ,20210105,18.4,18.48,17.8,17.99,18.6,1821352,3284607\n");
+  auto store = klab::open_kline_store("sqlite:" + (dir / "k.db").string(), "");
+  klab::import_kline_files(*store, {dir / "xbx" / "sz000001.csv"});
+  const auto again = klab::import_kline_files(*store, {dir / "ts" / "000001.csv"});
+  EXPECT_EQ(again.total.unchanged, 2u);
+  EXPECT_EQ(again.total.updated, 0u);
+  const auto bars = source("sqlite", {{"path", (dir / "k.db").string()}})->load_bars("000001", "", "");
+  ASSERT_EQ(bars.size(), 2u);
+  EXPECT_EQ(bars[0].float_market_cap, 3.6e11);
+  EXPECT_EQ(bars[0].total_market_cap, 3.61e11);
+  EXPECT_TRUE(std::isnan(bars[1].float_market_cap));  // an empty cell is unknown, not zero
+  EXPECT_EQ(bars[1].total_market_cap, 3.5e11);
+}
+
+TEST(Import, ADatabaseOfAnOlderKlabIsReadAndGainsTheCapColumns) {
+  TempDir dir;
+  const std::string db = (dir / "old.db").string();
+  {
+    // stock_kline_data as klab wrote it before the market caps.
+    klab::sqlite::Database old(db, false);
+    old.exec("CREATE TABLE stock_kline_data (symbol VARCHAR(6) NOT NULL, trade_date DATE NOT NULL,"
+             " open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL,"
+             " pre_close DOUBLE NOT NULL DEFAULT 0, volume DOUBLE NOT NULL DEFAULT 0, amount DOUBLE NOT NULL"
+             " DEFAULT 0, adj_factor DOUBLE NOT NULL DEFAULT 1, PRIMARY KEY (symbol, trade_date))");
+    old.exec("CREATE TABLE stock_basic_info (symbol VARCHAR(6) NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL"
+             " DEFAULT '', exchange VARCHAR(2) NOT NULL DEFAULT '', list_date DATE NULL, last_date DATE NULL,"
+             " price_adjustment VARCHAR(8) NOT NULL DEFAULT 'none')");
+    old.exec("INSERT INTO stock_kline_data VALUES ('000001', '2021-01-04', 19.1, 19.1, 18.44, 18.6, 19.34, 1, 1, 1)");
+    old.exec("INSERT INTO stock_basic_info VALUES ('000001', '平安银行', 'SZ', '2021-01-04', '2021-01-04', 'none')");
+  }
+  auto before = source("sqlite", {{"path", db}})->load_bars("000001", "", "");
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_TRUE(std::isnan(before[0].total_market_cap));
+  klab::test::write_file(dir / "sz000001.csv",
+                         "数据由邢不行整理\n"
+                         "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+                         "sz000001,平安银行,2021-01-05,18.4,18.48,17.8,17.99,18.6,182135200,3284607000,3.4e11,3.5e11\n");
+  auto store = klab::open_kline_store("sqlite:" + db, "");
+  EXPECT_EQ(klab::import_kline_files(*store, {dir / "sz000001.csv"}).total.inserted, 1u);
+  const auto after = source("sqlite", {{"path", db}})->load_bars("000001", "", "");
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_TRUE(std::isnan(after[0].total_market_cap));  // the old row: unknown
+  EXPECT_EQ(after[1].total_market_cap, 3.5e11);
 }

@@ -1,6 +1,8 @@
 // Reading CSV exports: formats, units, dates, and row-by-row rejections with line numbers.
 #include "klab/data/kline_csv.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "klab/error.h"
@@ -123,4 +125,26 @@ TEST(KlineCsv, AkshareWithBomAndNoSymbolColumnUsesTheFileName) {
   EXPECT_EQ(f.rows[0].symbol, "600519");
   EXPECT_DOUBLE_EQ(f.rows[0].bar.volume, 3886000.0);
   EXPECT_DOUBLE_EQ(f.rows[0].bar.close, 1998.0);
+}
+
+TEST(KlineCsv, ArchiveNamesAndBadCapCells) {
+  EXPECT_TRUE(klab::is_kline_file("x/sh600519.csv.gz"));
+  EXPECT_TRUE(klab::is_kline_file("x/sh600519.csv"));
+  EXPECT_FALSE(klab::is_kline_file("x/sh600519.gz"));
+  EXPECT_FALSE(klab::is_kline_file("x/notes.txt"));
+  EXPECT_EQ(klab::kline_file_stem("x/sh600519.csv.gz"), "sh600519");
+  EXPECT_EQ(klab::kline_file_stem("x/600519.SH.csv"), "600519.SH");
+  klab::test::TempDir dir;
+  klab::test::write_file(dir / "sz000001.csv",
+                         "数据由邢不行整理\n"
+                         "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+                         "sz000001,平安银行,2021-01-04,19.1,19.1,18.44,18.6,19.34,1,1,-3,1\n"
+                         "sz000001,平安银行,2021-01-05,18.4,18.48,17.8,17.99,18.6,1,1,abc,1\n"
+                         "sz000001,平安银行,2021-01-06,18.4,18.48,17.8,17.99,18.6,1,1,,\n");
+  const auto parsed = klab::read_kline_csv(dir / "sz000001.csv");
+  ASSERT_EQ(parsed.rejected.size(), 2u);
+  EXPECT_EQ(parsed.rejected[0].reason, "bad number in '流通市值': '-3'");
+  EXPECT_EQ(parsed.rejected[1].reason, "bad number in '流通市值': 'abc'");
+  ASSERT_EQ(parsed.rows.size(), 1u);
+  EXPECT_TRUE(std::isnan(parsed.rows[0].bar.total_market_cap));
 }

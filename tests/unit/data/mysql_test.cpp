@@ -55,6 +55,7 @@ TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
   auto bars = mysql->load_bars("sh600519", "2020-12-31", "2020-12-31");
   ASSERT_EQ(bars.size(), 1u);
   EXPECT_DOUBLE_EQ(bars[0].close, 1998.00);
+  EXPECT_GT(bars[0].total_market_cap, 1e12);
 
   auto symbols = mysql->list_symbols();
   ASSERT_EQ(symbols.size(), 20u);
@@ -69,6 +70,13 @@ TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
       ASSERT_EQ(a[i].close, b[i].close);
       ASSERT_EQ(a[i].volume, b[i].volume);
       ASSERT_EQ(a[i].adj_factor, b[i].adj_factor) << info.symbol << " " << a[i].trade_date;
+      // Market caps round-trip through MariaDB as through SQLite (NULL where unknown).
+      ASSERT_TRUE(a[i].total_market_cap == b[i].total_market_cap ||
+                  (a[i].total_market_cap != a[i].total_market_cap && b[i].total_market_cap != b[i].total_market_cap))
+          << info.symbol << " " << a[i].trade_date;
+      ASSERT_TRUE(a[i].float_market_cap == b[i].float_market_cap ||
+                  (a[i].float_market_cap != a[i].float_market_cap && b[i].float_market_cap != b[i].float_market_cap))
+          << info.symbol << " " << a[i].trade_date;
     }
     total += mysql->load_bars(info.symbol, "", "").size();
   }

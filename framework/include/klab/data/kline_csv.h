@@ -13,11 +13,13 @@
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <zlib.h>
 
 #include "klab/data/dates.h"
 #include "klab/data_source.h"
@@ -26,7 +28,7 @@
 
 namespace klab {
 
-enum class KlineFormat { kXbx, kTushare, kAkshare };
+enum class KlineFormat { kXbx, kTushare, kAkshare, kQlib };  // kQlib: a Qlib data directory (host importer)
 inline const char* format_name(KlineFormat format);
 
 struct KlineRow {
@@ -51,10 +53,30 @@ struct KlineFile {
   std::vector<Rejection> rejected;  // in line order
 };
 
-// Parses one file. A file whose header lacks a required column, or that cannot be read, throws
-// DataError naming the file and the column. `fallback_symbol` is used when the export has no
-// symbol column (AkShare without 股票代码); if empty the file's stem is tried.
+// Parses one file, plain CSV or gzip-compressed (.csv.gz, streamed). A file whose header lacks
+// a required column, that cannot be read or is a corrupt archive, throws DataError naming the
+// file. `fallback_symbol` is used when the export has no symbol column (AkShare without
+// 股票代码); if empty the file's name without .csv / .csv.gz is tried.
 inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol = "");
+
+// Whether `file` is named as an export klab reads (*.csv or *.csv.gz), and that name without the
+// extension ("sh600519" of sh600519.csv.gz).
+inline bool is_kline_file(const std::filesystem::path& file) {
+  const std::string name = file.filename().string();
+  auto ends_with = [&](const std::string& s) {
+    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends_with(".csv") || ends_with(".csv.gz");
+}
+inline std::string kline_file_stem(const std::filesystem::path& file) {
+  std::string name = file.filename().string();
+  for (const std::string ext : {".gz", ".csv"}) {
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      name.resize(name.size() - ext.size());
+    }
+  }
+  return name;
+}
 
 // ---- implementation: header-only, so a data-source plugin needs the SDK alone ----
 
@@ -67,19 +89,56 @@ struct Layout {
   std::string symbol, name, date, open, high, low, close, pre_close, volume, amount;
   double volume_scale = 1.0;
   double amount_scale = 1.0;
+  std::string float_cap, total_cap;  // optional columns, CNY
 };
 
 inline const std::vector<Layout>& layouts() {
   static const std::vector<Layout> all = {
       {KlineFormat::kXbx, "股票代码", "股票名称", "交易日期", "开盘价", "最高价", "最低价", "收盘价",
-       "前收盘价", "成交量", "成交额", 1.0, 1.0},
+       "前收盘价", "成交量", "成交额", 1.0, 1.0, "流通市值", "总市值"},
       {KlineFormat::kTushare, "ts_code", "", "trade_date", "open", "high", "low", "close",
-       "pre_close", "vol", "amount", 100.0, 1000.0},
+       "pre_close", "vol", "amount", 100.0, 1000.0, "", ""},
       {KlineFormat::kAkshare, "股票代码", "", "日期", "开盘", "最高", "最低", "收盘", "", "成交量",
-       "成交额", 100.0, 1.0},
+       "成交额", 100.0, 1.0, "", ""},
   };
   return all;
 }
+
+// Lines of a file, plain or gzip-compressed (zlib reads both: a .csv.gz archive streams without a
+// temporary file). The trailing newline is dropped.
+class LineReader {
+ public:
+  explicit LineReader(const std::filesystem::path& file) : file_(gzopen(file.c_str(), "rb")) {
+    if (file_ != nullptr) gzbuffer(file_, 1 << 17);
+  }
+  ~LineReader() {
+    if (file_ != nullptr) gzclose(file_);
+  }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  bool is_open() const { return file_ != nullptr; }
+
+  bool getline(std::string& line) {
+    line.clear();
+    char buf[4096];
+    while (gzgets(file_, buf, sizeof buf) != nullptr) {
+      line += buf;
+      if (!line.empty() && line.back() == '\n') {
+        line.pop_back();
+        return true;
+      }
+    }
+    int error = Z_OK;
+    gzerror(file_, &error);
+    if (error != Z_OK && error != Z_STREAM_END) failed_ = true;
+    return !line.empty();
+  }
+  bool failed() const { return failed_; }  // a corrupt or truncated archive
+
+ private:
+  gzFile file_ = nullptr;
+  bool failed_ = false;
+};
 
 inline std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> fields;
@@ -138,14 +197,16 @@ inline const char* format_name(KlineFormat format) {
       return "tushare";
     case KlineFormat::kAkshare:
       return "akshare";
+    case KlineFormat::kQlib:
+      return "qlib";
   }
   return "?";
 }
 
 inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol) {
   using namespace kline_csv_detail;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw DataError(file.string() + ": cannot open");
+  LineReader in(file);
+  if (!in.is_open()) throw DataError(file.string() + ": cannot open");
   KlineFile out;
   out.path = file.string();
 
@@ -155,7 +216,7 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
   std::size_t line_no = 0;
   std::vector<std::string> header;
   const Layout* layout = nullptr;
-  while (layout == nullptr && line_no < 3 && std::getline(in, line)) {
+  while (layout == nullptr && line_no < 3 && in.getline(line)) {
     ++line_no;
     if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);
     header = split_csv_line(line);
@@ -195,11 +256,13 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
   const auto c_amount = *index_of(layout->amount, true);
   const auto c_pre_close = index_of(layout->pre_close, true);
   const auto c_name = index_of(layout->name, false);
+  const auto c_float_cap = index_of(layout->float_cap, false);
+  const auto c_total_cap = index_of(layout->total_cap, false);
   auto c_symbol = index_of(layout->symbol, layout->format != KlineFormat::kAkshare);
 
   std::string default_symbol;
   if (!c_symbol) {
-    auto code = normalize_symbol(fallback_symbol.empty() ? file.stem().string() : fallback_symbol);
+    auto code = normalize_symbol(fallback_symbol.empty() ? kline_file_stem(file) : fallback_symbol);
     if (!code) {
       throw DataError(file.string() + ": no symbol column and no symbol in the file name; " +
                       "pass --symbol");
@@ -208,7 +271,7 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
   }
 
   std::map<std::pair<std::string, std::string>, std::size_t> seen;  // (symbol, date) -> line
-  while (std::getline(in, line)) {
+  while (in.getline(line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++out.rows_read;
@@ -253,6 +316,18 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
                                   {c_volume, layout->volume, &row.bar.volume, layout->volume_scale},
                                   {c_amount, layout->amount, &row.bar.amount, layout->amount_scale}};
     if (c_pre_close) numeric.push_back({*c_pre_close, kPreClose, &row.bar.pre_close, 1.0});
+    // Market caps: optional; an empty cell is unknown (NaN), anything else must be a number >= 0.
+    for (const auto& [index, name, target] : {std::make_tuple(c_float_cap, &layout->float_cap, &row.bar.float_market_cap),
+                                              std::make_tuple(c_total_cap, &layout->total_cap, &row.bar.total_market_cap)}) {
+      if (!index || fields[*index].empty()) continue;
+      auto v = parse_number(fields[*index]);
+      if (!v || *v < 0) {
+        reject("bad number in '" + *name + "': '" + fields[*index] + "'");
+        break;
+      }
+      *target = *v;
+    }
+    if (!out.rejected.empty() && out.rejected.back().line == line_no) continue;
     std::string problem;
     for (const auto& f : numeric) {
       auto v = parse_number(fields[f.index]);
@@ -290,6 +365,9 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
       continue;
     }
     out.rows.push_back(std::move(row));
+  }
+  if (in.failed()) {
+    throw DataError(file.string() + ":" + std::to_string(line_no) + ": not a valid gzip file (corrupt or truncated); nothing of it was imported");
   }
   std::stable_sort(out.rows.begin(), out.rows.end(), [](const KlineRow& a, const KlineRow& b) {
     return std::tie(a.symbol, a.bar.trade_date) < std::tie(b.symbol, b.bar.trade_date);

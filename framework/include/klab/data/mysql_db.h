@@ -102,10 +102,24 @@ inline DataError query_error(const Settings& s, const sql::SQLException& e) {
 }
 
 // Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
+// Whether `table` of the connection's database has `column`.
+inline bool has_column(sql::Connection& connection, const std::string& table, const std::string& column) {
+  std::unique_ptr<sql::PreparedStatement> q(connection.prepareStatement(
+      "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND "
+      "COLUMN_NAME = ?"));
+  q->setString(1, table);
+  q->setString(2, column);
+  std::unique_ptr<sql::ResultSet> rs(q->executeQuery());
+  return rs->next() && rs->getInt(1) > 0;
+}
+
 inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings& s, const std::string& symbol,
                                     const std::string& start, const std::string& end) {
   try {
-    std::unique_ptr<sql::PreparedStatement> q(connection.prepareStatement(schema::kSelectBars));
+    // A database written before the market-cap columns existed: read without them.
+    const bool caps = has_column(connection, "stock_kline_data", "total_market_cap");
+    std::unique_ptr<sql::PreparedStatement> q(
+        connection.prepareStatement(caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps));
     q->setString(1, symbol);
     q->setString(2, start.empty() ? schema::kEarliestDate : start);
     q->setString(3, end.empty() ? schema::kLatestDate : end);
@@ -122,6 +136,10 @@ inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings&
       b.volume = static_cast<double>(rs->getDouble(7));
       b.amount = static_cast<double>(rs->getDouble(8));
       b.adj_factor = static_cast<double>(rs->getDouble(9));
+      if (caps) {
+        b.float_market_cap = rs->isNull(10) ? b.float_market_cap : static_cast<double>(rs->getDouble(10));
+        b.total_market_cap = rs->isNull(11) ? b.total_market_cap : static_cast<double>(rs->getDouble(11));
+      }
       bars.push_back(std::move(b));
     }
     return bars;

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,13 @@ class Statement {
     return t ? reinterpret_cast<const char*>(t) : "";
   }
   double number(int column) const { return sqlite3_column_double(stmt_, column); }
+  // NULL reads as NaN (unknown).
+  double number_or_nan(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL ? std::numeric_limits<double>::quiet_NaN()
+                                                             : sqlite3_column_double(stmt_, column);
+  }
+  // Binds NaN as NULL.
+  Statement& bind_or_null(int index, double value) { return value == value ? bind(index, value) : bind_null(index); }
 
  private:
   Database& db_;
@@ -106,9 +114,17 @@ class Statement {
 };
 
 // Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
+// Whether `table` has `column` (databases written by an older klab lack the newer columns).
+inline bool has_column(Database& db, const std::string& table, const std::string& column) {
+  Statement q(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  q.bind(1, table).bind(2, column);
+  return q.step();
+}
+
 inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, const std::string& start,
                                     const std::string& end) {
-  Statement q(db, schema::kSelectBars);
+  const bool caps = has_column(db, "stock_kline_data", "total_market_cap");
+  Statement q(db, caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps);
   q.bind(1, symbol)
       .bind(2, start.empty() ? std::string(schema::kEarliestDate) : start)
       .bind(3, end.empty() ? std::string(schema::kLatestDate) : end);
@@ -124,6 +140,10 @@ inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, con
     b.volume = q.number(6);
     b.amount = q.number(7);
     b.adj_factor = q.number(8);
+    if (caps) {
+      b.float_market_cap = q.number_or_nan(9);
+      b.total_market_cap = q.number_or_nan(10);
+    }
     bars.push_back(std::move(b));
   }
   return bars;
