@@ -21,6 +21,11 @@ class MysqlSource : public klab::DataSource {
     settings_ = klab::mysql::read_settings(p);
     p.finish();
     connection_ = klab::mysql::connect(settings_);
+    try {
+      caps_ = klab::mysql::has_column(*connection_, "stock_kline_data", "total_market_cap") ? 1 : 0;
+    } catch (const sql::SQLException& e) {
+      throw klab::mysql::query_error(settings_, e);
+    }
   }
 
   std::string display_name() const override { return "MySQL"; }
@@ -43,12 +48,14 @@ class MysqlSource : public klab::DataSource {
 
   std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
                                    const std::string& end_date) override {
-    return klab::mysql::select_bars(*connection_, settings_, klab::symbol_or_verbatim(symbol), start_date, end_date);
+    return klab::mysql::select_bars(*connection_, settings_, klab::symbol_or_verbatim(symbol), start_date, end_date,
+                                    caps_);
   }
 
  private:
   klab::mysql::Settings settings_;
   std::unique_ptr<sql::Connection> connection_;
+  int caps_ = -1;  // market-cap columns present (asked once)
 };
 
 }  // namespace

@@ -2,7 +2,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
+#include <cppconn/statement.h>
+
 #include "data/importer.h"
+#include "data/kline_store.h"
+#include "klab/data/mysql_db.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
 #include "test_support.h"
@@ -118,4 +124,40 @@ TEST_F(MariaDbTest, MissingPasswordVariableIsAConfigError) {
   unsetenv("KLAB_TEST_DB_PASSWORD");
   EXPECT_THROW(klab::test::registry().create_data_source("mysql", options().dump()),
                klab::ConfigError);
+}
+
+TEST_F(MariaDbTest, ADatabaseOfAnOlderKlabIsReadAndGainsTheCapColumns) {
+  klab::mysql::Settings settings;
+  settings.host = "127.0.0.1";
+  settings.port = db_.port;
+  settings.user = "quant";
+  settings.database = "market_old_schema";
+  settings.password_env = "KLAB_TEST_DB_PASSWORD";
+  {
+    auto connection = klab::mysql::connect(settings, true);
+    std::unique_ptr<sql::Statement> s(connection->createStatement());
+    s->execute("DROP TABLE IF EXISTS stock_kline_data");
+    s->execute("DROP TABLE IF EXISTS stock_basic_info");
+    // The tables as klab created them before the market caps.
+    s->execute("CREATE TABLE stock_kline_data (symbol VARCHAR(6) NOT NULL, trade_date DATE NOT NULL,"
+               " open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL,"
+               " pre_close DOUBLE NOT NULL DEFAULT 0, volume DOUBLE NOT NULL DEFAULT 0, amount DOUBLE NOT NULL"
+               " DEFAULT 0, adj_factor DOUBLE NOT NULL DEFAULT 1, PRIMARY KEY (symbol, trade_date)) DEFAULT CHARSET=utf8mb4");
+    s->execute("CREATE TABLE stock_basic_info (symbol VARCHAR(6) NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL"
+               " DEFAULT '', exchange VARCHAR(2) NOT NULL DEFAULT '', list_date DATE NULL, last_date DATE NULL,"
+               " price_adjustment VARCHAR(8) NOT NULL DEFAULT 'none') DEFAULT CHARSET=utf8mb4");
+    s->execute("INSERT INTO stock_kline_data VALUES ('600519', '2020-12-30', 1, 2, 1, 2, 1, 10, 10, 1)");
+  }
+  auto before = klab::test::registry().create_data_source("mysql", options("market_old_schema").dump());
+  auto bars = before->load_bars("600519", "", "");
+  ASSERT_EQ(bars.size(), 1u);
+  EXPECT_TRUE(std::isnan(bars[0].total_market_cap));
+  {
+    auto store = klab::open_kline_store(url("market_old_schema"), "KLAB_TEST_DB_PASSWORD");
+    klab::import_kline_files(*store, {klab::test::shared_data_dir() / "sh600519.csv"});
+  }
+  auto after = klab::test::registry().create_data_source("mysql", options("market_old_schema").dump());
+  auto day = after->load_bars("600519", "2020-12-31", "2020-12-31");
+  ASSERT_EQ(day.size(), 1u);
+  EXPECT_GT(day[0].total_market_cap, 1e12);
 }

@@ -113,11 +113,12 @@ inline bool has_column(sql::Connection& connection, const std::string& table, co
   return rs->next() && rs->getInt(1) > 0;
 }
 
+// `has_caps`: whether stock_kline_data has the market-cap columns (a database written before them
+// is read without); -1 asks the server (a source that reads often asks once and passes it).
 inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings& s, const std::string& symbol,
-                                    const std::string& start, const std::string& end) {
+                                    const std::string& start, const std::string& end, int has_caps = -1) {
   try {
-    // A database written before the market-cap columns existed: read without them.
-    const bool caps = has_column(connection, "stock_kline_data", "total_market_cap");
+    const bool caps = has_caps < 0 ? has_column(connection, "stock_kline_data", "total_market_cap") : has_caps == 1;
     std::unique_ptr<sql::PreparedStatement> q(
         connection.prepareStatement(caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps));
     q->setString(1, symbol);
