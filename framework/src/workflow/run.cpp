@@ -10,6 +10,7 @@
 
 #include "data/dataset.h"
 #include "data/window_batch.h"
+#include "eval/cross_section.h"
 #include "eval/metrics.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
@@ -219,6 +220,18 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSour
 
   // 5. out/
   write_predictions(manager.run_dir() / "results", predictions, spec.multi_symbol);
+  if (spec.multi_symbol) {
+    // How the run ranks stocks each day, from the predictions as written (anyone reading the
+    // file recomputes exactly these numbers: docs/EVALUATION.md).
+    const CrossSection cs = cross_section(read_predictions(manager.run_dir()));
+    eval["cross_section"] = cs.summary();
+    manager.save_artifact("results/ic.json", cs.daily_json());
+    if (!cs.days.empty()) {
+      manager.save_training_log("cross-section: IC " + format_number(eval["cross_section"]["ic_mean"].get<double>()) +
+                                ", Rank IC " + format_number(eval["cross_section"]["rank_ic_mean"].get<double>()) + " over " +
+                                std::to_string(cs.days.size()) + " test dates");
+    }
+  }
   manager.save_trained_model(model, model_folder_config(spec, nlohmann::json::parse(model.config_json())),
                      training_arguments(spec, fit));
   manager.save_evaluation_results(eval);

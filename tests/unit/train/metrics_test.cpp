@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "klab/error.h"
+#include "eval/cross_section.h"
 #include "eval/metrics.h"
 
 TEST(Metrics, KnownValues) {
@@ -75,4 +76,27 @@ TEST(Metrics, UnlabelledPredictionsAreRefusedByName) {
   } catch (const klab::TrainError& e) {
     EXPECT_NE(std::string(e.what()).find("000001 on 2021-01-05"), std::string::npos) << e.what();
   }
+}
+
+TEST(CrossSection, RanksTiesAndDaysWithoutSpread) {
+  EXPECT_EQ(klab::average_ranks({3.0, 1.0, 3.0, 2.0}), (std::vector<double>{3.5, 1.0, 3.5, 2.0}));
+  EXPECT_NEAR(klab::pearson({1, 2, 3}, {2, 4, 6}), 1.0, 1e-15);
+  EXPECT_TRUE(std::isnan(klab::pearson({1, 1, 1}, {1, 2, 3})));
+  // {date, symbol, prediction, label, last_close}: returns are relative to last_close = 1.
+  klab::Predictions p = {
+      {"2021-01-04", "000001", 1.01, 1.02, 1.0}, {"2021-01-04", "000002", 1.02, 1.01, 1.0},
+      {"2021-01-04", "000003", 1.03, 1.03, 1.0},                                             // IC 0.5, Rank IC 0.5
+      {"2021-01-05", "000001", 1.01, 1.02, 1.0}, {"2021-01-05", "000002", 1.01, 1.03, 1.0},  // no spread: skipped
+      {"2022-01-04", "000001", 1.01, 1.01, 1.0}, {"2022-01-04", "000002", 1.02, 1.03, 1.0}};  // IC 1
+  const auto cs = klab::cross_section(p);
+  ASSERT_EQ(cs.days.size(), 2u);
+  EXPECT_EQ(cs.skipped_days, 1u);
+  EXPECT_NEAR(cs.days[0].ic, 0.5, 1e-9);
+  EXPECT_NEAR(cs.days[0].rank_ic, 0.5, 1e-12);
+  EXPECT_NEAR(cs.days[1].rank_ic, 1.0, 1e-12);
+  const auto s = cs.summary();
+  EXPECT_NEAR(s["rank_ic_mean"].get<double>(), 0.75, 1e-12);
+  EXPECT_NEAR(s["rank_ic_std"].get<double>(), std::sqrt(0.125), 1e-12);  // ddof 1
+  EXPECT_NEAR(s["rank_ic_positive_share"].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(s["by_year"]["2022"]["days"], 1);
 }
