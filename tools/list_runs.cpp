@@ -59,6 +59,7 @@ void print_table(const std::vector<klab::RunRecord>& runs, std::ostream& out) {
                                        {"CREATED", "created", 20, 0},  {"EPOCHS", "epochs", 7, 0},
                                        {"MAE", "mae", 11, 4},          {"RMSE", "rmse", 11, 4},
                                        {"MAPE%", "mape", 8, 2},        {"DIR%", "direction_accuracy", 7, 2},
+                                       {"RANK_IC", "rank_ic", 9, 4},
                                        {"BASE_MAE", "baseline_mae", 10, 4}, {"TEST", "test_samples", 7, 0}};
   for (const auto& c : columns) out << std::left << std::setw(c.width) << c.title;
   out << "\n";
@@ -236,7 +237,7 @@ int run(int argc, char** argv) {
       ("run", po::value<std::string>(), "show one run in detail")
       ("filter", po::value<std::vector<std::string>>()->composing(),
        "FIELD=V, FIELD!=V, FIELD<N, FIELD>N, FIELD~TEXT (repeatable; all must hold)")
-      ("sort", po::value<std::string>(), "mae, rmse, mape, r2, direction_accuracy, created, name, ... (best first)")
+      ("sort", po::value<std::string>(), "mae, rmse, mape, r2, direction_accuracy, ic, rank_ic, icir, rank_icir, created, name, ... (best first)")
       ("reverse", "reverse the order")
       ("limit", po::value<long>(), "at most this many rows (>= 1)")
       ("json", "print JSON")

@@ -21,10 +21,11 @@ output_dir: $work/out
 YAML
 "$build/bin/sweep" --quiet "$work/panel.yaml" > "$work/sweep.log" 2>&1 || { cat "$work/sweep.log"; echo "FAIL: sweep"; exit 1; }
 run=$(ls -d "$work"/out/gru_*/)
-/usr/bin/python3 - "$run" <<'PY'
+"$build/bin/list_runs" --output-dir "$work/out" --sort rank_ic --json > "$work/list.json"
+/usr/bin/python3 - "$run" "$work/list.json" <<'PY'
 import json, math, os, sys
 import pandas as pd
-run = sys.argv[1]
+run, listing = sys.argv[1], json.load(open(sys.argv[2]))
 pred = pd.read_csv(os.path.join(run, "results", "predictions.csv.gz"), dtype={"symbol": str})
 assert pred["symbol"].nunique() == 5, pred["symbol"].unique()
 days, skipped = [], 0
@@ -55,6 +56,10 @@ daily["year"] = daily["date"].str[:4]
 for year, g in daily.groupby("year"):
     b = cs["by_year"][year]
     assert b["days"] == len(g) and abs(b["rank_ic_mean"] - g["rank_ic"].mean()) < 1e-9, (year, b)
+# list_runs shows and sorts by it.
+runs = listing["runs"] if isinstance(listing, dict) else listing
+row = [r for r in runs if r["name"] == os.path.basename(run.rstrip("/"))][0]
+assert abs(row["rank_ic"] - cs["rank_ic_mean"]) < 1e-12 and abs(row["icir"] - cs["icir"]) < 1e-12, row
 print(f"PASS: {len(days)} daily IC / Rank IC and their summaries equal the pandas reference "
       f"(IC {cs['ic_mean']:.4f}, Rank IC {cs['rank_ic_mean']:.4f}, ICIR {cs['icir']:.3f})")
 PY

@@ -1,5 +1,7 @@
 #include "eval/metrics.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <map>
 
@@ -135,6 +137,37 @@ nlohmann::json evaluate_predictions(const Predictions& predictions, const std::s
   eval["note"] = "several symbols: pointwise metrics on next-day returns (price errors of stocks at different "
                  "price levels cannot be pooled); per_symbol_average weighs every symbol alike";
   return eval;
+}
+
+const std::vector<std::string>& ranking_metrics() {
+  static const std::vector<std::string> all = {"mae", "rmse", "mape", "r2", "direction_accuracy",
+                                               "ic", "rank_ic", "icir", "rank_icir"};
+  return all;
+}
+
+bool is_ranking_metric(const std::string& metric) {
+  const auto& all = ranking_metrics();
+  return std::find(all.begin(), all.end(), metric) != all.end();
+}
+
+bool higher_is_better(const std::string& metric) {
+  return metric == "r2" || metric == "direction_accuracy" || metric == "ic" || metric == "rank_ic" ||
+         metric == "icir" || metric == "rank_icir";
+}
+
+double metric_value(const nlohmann::json& eval, const std::string& metric) {
+  const double nan = std::nan("");
+  if (!eval.is_object()) return nan;
+  const nlohmann::json* where = &eval;
+  std::string key = metric;
+  if (metric == "ic" || metric == "rank_ic" || metric == "icir" || metric == "rank_icir") {
+    const auto cs = eval.find("cross_section");
+    if (cs == eval.end() || !cs->is_object()) return nan;
+    where = &*cs;
+    if (metric == "ic" || metric == "rank_ic") key = metric + "_mean";
+  }
+  const auto v = where->find(key);
+  return v != where->end() && v->is_number() ? v->get<double>() : nan;
 }
 
 }  // namespace klab

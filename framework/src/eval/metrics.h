@@ -38,4 +38,15 @@ EvalMetrics compute_metrics(const std::vector<double>& actual, const std::vector
 nlohmann::json evaluate_predictions(const Predictions& predictions, const std::string& prices,
                                     bool several_symbols);
 
+// The metrics runs and sweep points are ranked by, in one place: the pointwise ones of
+// eval_results.json (mae, rmse, mape, r2, direction_accuracy) and the cross-sectional ones of its
+// cross_section block (ic, rank_ic: the daily means; icir, rank_icir), each with its direction.
+const std::vector<std::string>& ranking_metrics();
+bool is_ranking_metric(const std::string& metric);
+// r2, direction_accuracy, ic, rank_ic, icir, rank_icir.
+bool higher_is_better(const std::string& metric);
+// The metric's value in an eval_results.json object; NaN when the run has none (a one-symbol
+// run has no cross-section, an undefined metric is null).
+double metric_value(const nlohmann::json& eval, const std::string& metric);
+
 }  // namespace klab

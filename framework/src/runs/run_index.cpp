@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "eval/metrics.h"
 #include "klab/error.h"
 #include "runs/files.h"
 #include "runs/run_lock.h"
@@ -18,7 +19,7 @@ namespace {
 const std::set<std::string>& numeric_fields() {
   static const std::set<std::string> f = {"epochs", "best_epoch", "mae", "rmse", "mape", "r2",
                                           "direction_accuracy", "test_samples", "baseline_mae", "baseline_rmse",
-                                          "mae_vs_baseline", "rmse_vs_baseline"};
+                                          "mae_vs_baseline", "rmse_vs_baseline", "ic", "rank_ic", "icir", "rank_icir"};
   return f;
 }
 const std::set<std::string>& text_fields() {
@@ -133,6 +134,11 @@ std::vector<RunRecord> load_run_index(const fs::path& output_dir) {
     for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy", "test_samples"}) {
       copy_metric(metrics, k, metrics_file, f, r.problems);
     }
+    // A run over several symbols: how it ranks stocks each day (eval_results.json cross_section).
+    for (const char* k : {"ic", "rank_ic", "icir", "rank_icir"}) {
+      const double v = metric_value(eval, k);
+      if (std::isfinite(v)) f[k] = v;
+    }
     if (eval.is_object() && eval.contains("baseline")) {
       nlohmann::json baseline;
       copy_metric(eval["baseline"], "mae", "eval_results.json baseline", baseline, r.problems);
@@ -225,7 +231,7 @@ void sort_runs(std::vector<RunRecord>& runs, const std::string& field, bool reve
   if (!is_known_field(field)) {
     throw ConfigError("--sort " + field + ": unknown field (mae, rmse, mape, r2, direction_accuracy, created, name, ...)");
   }
-  const bool higher_first = field == "r2" || field == "direction_accuracy" || field == "created" || field == "updated" ||
+  const bool higher_first = higher_is_better(field) || field == "created" || field == "updated" ||
                             field == "epochs" || field == "test_samples";
   std::stable_sort(runs.begin(), runs.end(), [&](const RunRecord& a, const RunRecord& b) {
     const bool ha = a.fields.contains(field), hb = b.fields.contains(field);

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "eval/metrics.h"
 #include "klab/error.h"
 #include "runs/files.h"
 #include "runs/training_manager.h"
@@ -128,6 +129,8 @@ fs::path create_sweep_record(const SweepPlan& plan, const fs::path& out, const s
                           {"file", plan.file},
                           {"created_at", files::iso_now()},
                           {"metric", plan.metric},
+                          {"metric_mode", plan.metric_mode.empty() ? (higher_is_better(plan.metric) ? "max" : "min")
+                                                                   : plan.metric_mode},
                           {"executor", executor.empty() ? plan.executor : executor},
                           {"workers", plan.workers},
                           {"output_dir", out.string()},
@@ -170,7 +173,7 @@ void print_trial_line(std::ostream* out, const fs::path& record, const nlohmann:
   *out << "[" << done << "/" << total << "] " << trial_name(index) << " " << std::left << std::setw(11)
        << s.value("status", "?") << std::right;
   if (s.value("status", "") == "completed" && s.contains("eval")) {
-    *out << metric << " " << std::fixed << std::setprecision(4) << s["eval"].value(metric, 0.0) << std::defaultfloat;
+    *out << metric << " " << std::fixed << std::setprecision(4) << metric_value(s["eval"], metric) << std::defaultfloat;
   } else if (s.contains("error")) {
     *out << s["error"].get<std::string>().substr(0, 120);
   }
@@ -184,7 +187,8 @@ SweepOutcome collect_sweep(const fs::path& record) {
   SweepOutcome outcome;
   outcome.record_dir = record;
   outcome.metric = sweep.value("metric", std::string("mae"));
-  const bool higher = higher_is_better(outcome.metric);
+  const bool higher = sweep.value("metric_mode", std::string(higher_is_better(outcome.metric) ? "max" : "min")) == "max";
+  outcome.higher_is_better = higher;
   std::map<std::string, LeaderboardRow> points;
   std::vector<std::string> order;
   std::map<std::string, double> best_value;
@@ -202,7 +206,9 @@ SweepOutcome collect_sweep(const fs::path& record) {
     if (st == "completed") {
       ++outcome.completed;
       ++row.completed;
-      const double v = s["eval"].value(outcome.metric, std::nan(""));
+      const double v = metric_value(s.value("eval", nlohmann::json::object()), outcome.metric);
+      if (std::isnan(v)) continue;  // completed without this metric (e.g. rank_ic of a one-stock run)
+      ++row.valued;
       row.mean += v;  // sum for now
       const bool better = !best_value.count(key) || (higher ? v > best_value[key] : v < best_value[key]);
       if (better) {
@@ -221,22 +227,23 @@ SweepOutcome collect_sweep(const fs::path& record) {
   }
   for (const auto& key : order) {
     LeaderboardRow row = points[key];
-    if (row.completed > 0) {
-      row.mean /= static_cast<double>(row.completed);
+    if (row.valued > 0) {
+      row.mean /= static_cast<double>(row.valued);
       double ss = 0;
       for (std::size_t i : row.trials) {
         const auto s = read_trial_status(record, i);
         if (s.value("status", "") == "completed") {
-          const double v = s["eval"].value(outcome.metric, 0.0);
-          ss += (v - row.mean) * (v - row.mean);
+          const double v = metric_value(s.value("eval", nlohmann::json::object()), outcome.metric);
+          if (!std::isnan(v)) ss += (v - row.mean) * (v - row.mean);
         }
       }
-      row.std = row.completed > 1 ? std::sqrt(ss / static_cast<double>(row.completed - 1)) : 0.0;
+      row.std = row.valued > 1 ? std::sqrt(ss / static_cast<double>(row.valued - 1)) : 0.0;
     }
     outcome.leaderboard.push_back(row);
   }
   std::stable_sort(outcome.leaderboard.begin(), outcome.leaderboard.end(), [&](const LeaderboardRow& a, const LeaderboardRow& b) {
-    if ((a.completed > 0) != (b.completed > 0)) return a.completed > 0;
+    if ((a.valued > 0) != (b.valued > 0)) return a.valued > 0;
+    if (a.valued == 0) return false;
     return higher ? a.mean > b.mean : a.mean < b.mean;
   });
   for (std::size_t r = 0; r < outcome.leaderboard.size(); ++r) outcome.leaderboard[r].rank = r + 1;
@@ -262,7 +269,7 @@ SweepOutcome collect_sweep(const fs::path& record) {
       }
     }
     csv << "," << std::setprecision(10);
-    if (row.completed) {
+    if (row.valued) {
       csv << row.mean << "," << row.std;
     } else {
       csv << ",";
@@ -276,7 +283,7 @@ SweepOutcome collect_sweep(const fs::path& record) {
 }
 
 void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size_t max_rows) {
-  out << "leaderboard by " << outcome.metric << (higher_is_better(outcome.metric) ? " (higher is better)" : " (lower is better)")
+  out << "leaderboard by " << outcome.metric << (outcome.higher_is_better ? " (higher is better)" : " (lower is better)")
       << ": " << outcome.completed << " completed, " << outcome.failed << " failed";
   if (outcome.interrupted) out << ", " << outcome.interrupted << " interrupted";
   if (outcome.pending) out << ", " << outcome.pending << " pending";
@@ -290,9 +297,9 @@ void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size
       break;
     }
     std::ostringstream value;
-    if (row.completed) {
+    if (row.valued) {
       value << std::fixed << std::setprecision(4) << row.mean;
-      if (row.completed > 1) value << "±" << std::setprecision(4) << row.std;
+      if (row.valued > 1) value << "±" << std::setprecision(4) << row.std;
     } else {
       value << "-";
     }

@@ -35,6 +35,7 @@ struct LeaderboardRow {
   nlohmann::json params;
   double mean = 0, std = 0;
   std::size_t completed = 0, failed = 0;
+  std::size_t valued = 0;  // completed trials that have the metric (mean and std are over these)
   std::string best_run;
   std::vector<std::size_t> trials;
 };
@@ -45,6 +46,7 @@ struct SweepOutcome {
   std::string slurm_job;        // set by the Slurm executor
   std::vector<LeaderboardRow> leaderboard;
   std::string metric;
+  bool higher_is_better = false;  // the sweep's metric mode
 };
 
 // "trial-0007", and the files of trial i in `record`.

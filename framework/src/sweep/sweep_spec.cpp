@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "klab/data_source.h"
+#include "eval/metrics.h"
 #include "klab/error.h"
 #include "klab/model.h"
 #include "plugins/registry.h"
@@ -99,8 +100,6 @@ struct Axis {
 };
 
 }  // namespace
-
-bool higher_is_better(const std::string& metric) { return metric == "r2" || metric == "direction_accuracy"; }
 
 SymbolLister symbols_of_source(PluginRegistry& registry) {
   return [&registry](const ExperimentSpec& spec) {
@@ -247,10 +246,27 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
       }
     }
     if (YAML::Node m = sweep["metric"]) {
-      plan.metric = m.Scalar();
-      static const std::set<std::string> metrics = {"mae", "rmse", "mape", "r2", "direction_accuracy"};
-      if (!metrics.count(plan.metric)) {
-        throw ConfigError(at(file, m) + ": sweep.metric: expected mae, rmse, mape, r2 or direction_accuracy, got \"" + plan.metric + "\"");
+      // A name (its own direction), or {name: rank_ic, mode: max}.
+      // (yaml-cpp's Node assignment writes through to the node: pick the name node once.)
+      const YAML::Node name = m.IsMap() ? m["name"] : m;
+      if (m.IsMap()) {
+        for (const auto& item : m) {
+          const std::string k = item.first.Scalar();
+          if (k != "name" && k != "mode") throw ConfigError(at(file, item.first) + ": sweep.metric." + k + ": unknown key (name, mode)");
+        }
+        if (!name) throw ConfigError(at(file, m) + ": sweep.metric: missing name");
+        if (YAML::Node mode = m["mode"]) {
+          plan.metric_mode = mode.IsScalar() ? mode.Scalar() : "";
+          if (plan.metric_mode != "max" && plan.metric_mode != "min") {
+            throw ConfigError(at(file, mode) + ": sweep.metric.mode: expected max or min");
+          }
+        }
+      }
+      plan.metric = name.IsScalar() ? name.Scalar() : "";
+      if (!is_ranking_metric(plan.metric)) {
+        std::string known;
+        for (const auto& k : ranking_metrics()) known += (known.empty() ? "" : ", ") + k;
+        throw ConfigError(at(file, name) + ": sweep.metric: expected one of " + known + ", got \"" + plan.metric + "\"");
       }
     }
     if (YAML::Node w = sweep["workers"]) {

@@ -43,7 +43,8 @@ struct Trial {
 struct SweepPlan {
   std::string name;
   std::string file;
-  std::string metric = "mae";  // leaderboard ranking (lower is better, except r2/direction_accuracy)
+  std::string metric = "mae";  // leaderboard ranking (eval/metrics.h ranking_metrics)
+  std::string metric_mode;     // "max" | "min"; "" = the metric's own direction (higher_is_better)
   int workers = 0;             // 0 = decide from cores and threads per trial
   std::string executor = "local";
   SlurmSettings slurm;
@@ -65,7 +66,5 @@ SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry
 SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file_name, PluginRegistry& registry,
                           const SymbolLister& list_symbols = {});
 
-// Whether a higher value of `metric` is better (r2, direction_accuracy).
-bool higher_is_better(const std::string& metric);
 
 }  // namespace klab

@@ -175,3 +175,35 @@ sweep:
     EXPECT_NE(std::string(e.what()).find("exp.yaml:6: sweep.grid.data.symbol: all"), std::string::npos) << e.what();
   }
 }
+
+TEST(SweepRecord, RankedByACrossSectionMetricWithItsMode) {
+  TempDir tmp;
+  const std::string yaml = std::string(kGrid).replace(std::string(kGrid).find("  metric: mae"), 13,
+                                                        "  metric: {name: rank_ic, mode: max}");
+  const auto plan = klab::plan_sweep_text(yaml, "exp.yaml", klab::test::registry());
+  EXPECT_EQ(plan.metric, "rank_ic");
+  EXPECT_EQ(plan.metric_mode, "max");
+  const fs::path record = klab::create_sweep_record(plan, tmp.path / "out", "");
+  auto done = [&](std::size_t i, const nlohmann::json& eval) {
+    klab::write_trial_status(record, i, {{"index", i}, {"status", "completed"}, {"eval", eval}, {"run_name", "r" + std::to_string(i)}});
+  };
+  done(0, {{"mae", 1.0}, {"cross_section", {{"rank_ic_mean", 0.02}}}});
+  done(1, {{"mae", 1.0}, {"cross_section", {{"rank_ic_mean", 0.04}}}});
+  done(2, {{"mae", 0.5}, {"cross_section", {{"rank_ic_mean", 0.05}}}});
+  done(3, {{"mae", 0.5}});  // completed, but without a cross-section: not averaged in
+  const auto outcome = klab::collect_sweep(record);
+  EXPECT_TRUE(outcome.higher_is_better);
+  ASSERT_EQ(outcome.leaderboard.size(), 2u);
+  EXPECT_EQ(outcome.leaderboard[0].params["model.hidden_size"], 8);
+  EXPECT_DOUBLE_EQ(outcome.leaderboard[0].mean, 0.05);
+  EXPECT_EQ(outcome.leaderboard[0].valued, 1u);
+  EXPECT_EQ(outcome.leaderboard[0].completed, 2u);
+  EXPECT_NEAR(outcome.leaderboard[1].mean, 0.03, 1e-12);
+  // A metric's own direction unless the mode says otherwise; unknown names and modes are refused.
+  const auto by_mae = klab::plan_sweep_text(kGrid, "exp.yaml", klab::test::registry());
+  EXPECT_EQ(by_mae.metric_mode, "");
+  for (const char* bad : {"  metric: {name: sharpe}", "  metric: {name: ic, mode: up}", "  metric: {mode: max}"}) {
+    const std::string text = std::string(kGrid).replace(std::string(kGrid).find("  metric: mae"), 13, bad);
+    EXPECT_THROW(klab::plan_sweep_text(text, "exp.yaml", klab::test::registry()), klab::ConfigError) << bad;
+  }
+}
