@@ -64,10 +64,13 @@ struct Scaler {
   void scale_row(const double* in, float* out) const;
   double scale_target(double y) const { return (y - target_center) / target_scale; }
   double unscale_target(double y) const { return y * target_scale + target_center; }
-  // The price a scaled model output stands for: the close itself, or last_close * (1 + return).
-  double price_from_output(double scaled, const std::string& target_kind, double last_close) const {
-    const double y = unscale_target(scaled);
+  // The price a target value stands for: the close itself, or last_close * (1 + return).
+  static double price_of_target(double y, const std::string& target_kind, double last_close) {
     return target_kind == "close" ? y : last_close * (1.0 + y);
+  }
+  // The price a scaled model output stands for.
+  double price_from_output(double scaled, const std::string& target_kind, double last_close) const {
+    return price_of_target(unscale_target(scaled), target_kind, last_close);
   }
   nlohmann::json to_json(const std::vector<std::string>& feature_names) const;
   static Scaler from_json(const nlohmann::json& j);  // throws DataError on a malformed file

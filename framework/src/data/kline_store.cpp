@@ -55,7 +55,7 @@ class SqliteStore : public KlineStore {
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
     std::map<std::string, Bar> out;
-    for (auto& b : sqlite::select_bars(db_, symbol, "", "")) out.emplace(b.trade_date, std::move(b));
+    for (auto& b : sqlite::select_bars(db_, symbol, "", "", 1)) out.emplace(b.trade_date, std::move(b));  // migrated
     return out;
   }
 
@@ -126,7 +126,9 @@ class MysqlStore : public KlineStore {
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
     std::map<std::string, Bar> out;
-    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "")) out.emplace(b.trade_date, std::move(b));
+    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "", 1)) {  // migrated
+      out.emplace(b.trade_date, std::move(b));
+    }
     return out;
   }
 

@@ -47,14 +47,10 @@ PredictionEngine::~PredictionEngine() = default;
 PredictionEngine PredictionEngine::from_run(const fs::path& run_dir, PluginRegistry& registry) {
   if (!fs::is_directory(run_dir)) throw IoError("run " + run_dir.string() + ": no such run folder");
   PredictionEngine engine;
-  // The model's main file as the run recorded it (pytorch_model.bin for torch models; a model of
-  // another family names its own), only its name: the run folder may have moved.
-  std::string main_file = "pytorch_model.bin";
-  if (fs::exists(run_dir / "metadata.json")) {
-    const auto recorded = files::text_or(files::read_json(run_dir / "metadata.json"), "model_path");
-    if (!recorded.empty()) main_file = fs::path(recorded).filename().string();
-  }
-  engine.load(run_dir, run_dir / "model" / main_file, files::read_json(run_dir / "model" / "config.json"), registry);
+  const nlohmann::json metadata =
+      fs::exists(run_dir / "metadata.json") ? files::read_json(run_dir / "metadata.json") : nlohmann::json::object();
+  engine.load(run_dir, TrainingManager::model_file(run_dir, metadata), files::read_json(run_dir / "model" / "config.json"),
+              registry);
   return engine;
 }
 
@@ -191,22 +187,21 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
   }
   std::vector<Prediction> out;
   const auto outputs = static_cast<std::size_t>(model_->output_size());
-  std::vector<float> inputs, y;
+  WindowBatch batch;
+  batch.seq_length = seq;
+  batch.n_features = F;
+  std::vector<float> y;
   // In batches as evaluation predicts (data/window_batch.h), so results match bit for bit.
   for (std::size_t first = 0; first < rows.size(); first += kPredictBatch) {
     const std::size_t last = std::min(rows.size(), first + kPredictBatch);
-    inputs.resize((last - first) * seq * F);
-    float* p = inputs.data();
+    batch.rows = last - first;
+    batch.inputs.resize(batch.rows * seq * F);
+    float* p = batch.inputs.data();
     for (std::size_t k = first; k < last; ++k) {
       for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i, p += F) scaler_.scale_row(&frame.values[i * F], p);
     }
-    WindowView view;
-    view.inputs = inputs.data();
-    view.rows = static_cast<std::int64_t>(last - first);
-    view.seq_length = static_cast<std::int64_t>(seq);
-    view.n_features = static_cast<std::int64_t>(F);
-    y.assign((last - first) * outputs, 0.0f);
-    model_->predict(view, y.data());
+    y.assign(batch.rows * outputs, 0.0f);
+    model_->predict(batch.view(), y.data());
     for (std::size_t k = first; k < last; ++k) {
       const std::size_t r = rows[k];
       Prediction pred;

@@ -103,4 +103,10 @@ std::string iso_now() { return format_now("%Y-%m-%dT%H:%M:%S"); }
 std::string log_now() { return format_now("%Y-%m-%d %H:%M:%S"); }
 std::string compact_now() { return format_now("%Y%m%d_%H%M%S"); }
 
+std::string log_number(double v) {
+  char buf[400];  // room for the widest double in fixed notation
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
 }  // namespace klab::files

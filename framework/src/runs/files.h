@@ -33,4 +33,7 @@ std::string iso_now();
 std::string log_now();
 std::string compact_now();
 
+// A loss or metric as training.log writes it: fixed, six decimals ("0.012345").
+std::string log_number(double v);
+
 }  // namespace klab::files

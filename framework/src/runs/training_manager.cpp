@@ -389,11 +389,11 @@ void TrainingManager::update_status(const std::string& status, const std::string
   save_training_log("Status: " + status + (error.empty() ? "" : " — " + error));
 }
 
-fs::path TrainingManager::get_model_path() const {
-  // A model of the fit family names its own main file (metadata.model_path); torch models write
-  // the specification's pytorch_model.bin.
-  const std::string recorded = files::text_or(metadata_, "model_path");
-  return run_dir_ / "model" / (recorded.empty() ? std::string("pytorch_model.bin") : fs::path(recorded).filename().string());
+fs::path TrainingManager::get_model_path() const { return model_file(run_dir_, metadata_); }
+
+fs::path TrainingManager::model_file(const fs::path& run_dir, const nlohmann::json& metadata) {
+  const std::string recorded = files::text_or(metadata, "model_path");
+  return run_dir / "model" / (recorded.empty() ? std::string("pytorch_model.bin") : fs::path(recorded).filename().string());
 }
 
 nlohmann::json TrainingManager::load_model_config() const {

@@ -120,6 +120,10 @@ class TrainingManager {
   void update_status(const std::string& status, const std::string& error = "");
 
   std::filesystem::path get_model_path() const;
+  // The model's main file in `run_dir`/model/: the file metadata.model_path names (a model of the
+  // fit family names its own; only the name counts, the run may have moved), else the
+  // specification's pytorch_model.bin.
+  static std::filesystem::path model_file(const std::filesystem::path& run_dir, const nlohmann::json& metadata);
   nlohmann::json load_model_config() const;
   nlohmann::json load_artifact(const std::string& relative_path) const;
   // metadata + the key facts of config.json, training_args.json and eval_results.json.

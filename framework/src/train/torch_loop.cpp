@@ -7,7 +7,6 @@
 #include <numeric>
 #include <ostream>
 #include <random>
-#include <sstream>
 
 #include <torch/types.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -15,6 +14,7 @@
 
 #include "klab/error.h"
 #include "klab/torch_model.h"
+#include "runs/files.h"
 #include "runs/training_manager.h"
 #include "train/optim.h"
 #include "train/process_policy.h"
@@ -56,12 +56,6 @@ double mean_loss(TorchModel& model, const Dataset& ds, const std::vector<WindowR
   return windows.empty() ? 0.0 : total / static_cast<double>(windows.size());
 }
 
-std::string format_loss(double v) {
-  std::ostringstream s;
-  s << std::setprecision(6) << std::fixed << v;
-  return s.str();
-}
-
 }  // namespace
 
 TrainState train_torch_model(TorchModel& model, const Dataset& ds, const TrainSpec& t, TrainingManager& manager,
@@ -98,7 +92,7 @@ TrainState train_torch_model(TorchModel& model, const Dataset& ds, const TrainSp
       auto loss = loss_of(t, model.forward(batch.first), batch.second);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
-        throw TrainError("epoch " + std::to_string(epoch) + ": the training loss became " + format_loss(value) +
+        throw TrainError("epoch " + std::to_string(epoch) + ": the training loss became " + files::log_number(value) +
                          "; lower train.learning_rate or set train.grad_clip");
       }
       loss.backward();
@@ -120,11 +114,11 @@ TrainState train_torch_model(TorchModel& model, const Dataset& ds, const TrainSp
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     manager.log_metrics(epoch, {{"train_loss", train_loss}, {"val_loss", val_loss}, {"learning_rate", lr},
                                 {"epoch_seconds", seconds}});
-    manager.save_training_log("Epoch " + std::to_string(epoch) + ": train_loss=" + format_loss(train_loss) +
-                              ", val_loss=" + format_loss(val_loss) + (is_best ? " (best)" : ""));
+    manager.save_training_log("Epoch " + std::to_string(epoch) + ": train_loss=" + files::log_number(train_loss) +
+                              ", val_loss=" + files::log_number(val_loss) + (is_best ? " (best)" : ""));
     if (out) {
-      *out << "  epoch " << std::setw(3) << epoch << "/" << t.epochs << "  train_loss " << format_loss(train_loss)
-           << "  val_loss " << format_loss(val_loss) << "  lr " << lr << "  " << std::setprecision(2) << std::fixed
+      *out << "  epoch " << std::setw(3) << epoch << "/" << t.epochs << "  train_loss " << files::log_number(train_loss)
+           << "  val_loss " << files::log_number(val_loss) << "  lr " << lr << "  " << std::setprecision(2) << std::fixed
            << seconds << "s" << std::defaultfloat << (is_best ? "  *best" : "") << "\n"
            << std::flush;
     }

@@ -29,12 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string format_number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
-}
-
 // Step 1: the data. Loads bars and features, logs the specification's lines, records what "all"
 // and open date ranges meant, and writes scaler.json.
 Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, std::ostream* out) {
@@ -152,11 +146,11 @@ FitReport fit_model(const ExperimentSpec& spec, Model& model, const Dataset& ds,
   fit.best_val_loss = report["val_loss"].get<double>();
   fit.best_epoch = 1;
   fit.epochs_trained = 1;
-  manager.save_training_log("Epoch 1: train_loss=" + format_number(report["train_loss"].get<double>()) +
-                            ", val_loss=" + format_number(fit.best_val_loss) + " (fit)");
+  manager.save_training_log("Epoch 1: train_loss=" + files::log_number(report["train_loss"].get<double>()) +
+                            ", val_loss=" + files::log_number(fit.best_val_loss) + " (fit)");
   if (out) {
-    *out << "  fit  train_loss " << format_number(report["train_loss"].get<double>()) << "  val_loss "
-         << format_number(fit.best_val_loss) << "  " << std::setprecision(2) << std::fixed << seconds << "s"
+    *out << "  fit  train_loss " << files::log_number(report["train_loss"].get<double>()) << "  val_loss "
+         << files::log_number(fit.best_val_loss) << "  " << std::setprecision(2) << std::fixed << seconds << "s"
          << std::defaultfloat << "\n";
   }
   return fit;
@@ -175,8 +169,7 @@ Predictions predict_test_set(Model& model, const Dataset& ds) {
     p.symbol = ds.series()[w.series].symbol;
     p.last_close = ds.last_close(w);
     p.prediction = ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, p.last_close);
-    const double y = ds.raw_target(w);
-    p.label = ds.spec().target_kind == "close" ? y : p.last_close * (1.0 + y);
+    p.label = Scaler::price_of_target(ds.raw_target(w), ds.spec().target_kind, p.last_close);
     p.as_of = ds.series()[w.series].dates[w.end_row];
     p.horizon = static_cast<int>(ds.spec().horizon);
     p.prices = prices;
@@ -227,18 +220,18 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSour
     eval["cross_section"] = cs.summary();
     manager.save_artifact("results/ic.json", cs.daily_json());
     if (!cs.days.empty()) {
-      manager.save_training_log("cross-section: IC " + format_number(eval["cross_section"]["ic_mean"].get<double>()) +
-                                ", Rank IC " + format_number(eval["cross_section"]["rank_ic_mean"].get<double>()) + " over " +
+      manager.save_training_log("cross-section: IC " + files::log_number(eval["cross_section"]["ic_mean"].get<double>()) +
+                                ", Rank IC " + files::log_number(eval["cross_section"]["rank_ic_mean"].get<double>()) + " over " +
                                 std::to_string(cs.days.size()) + " test dates");
     }
   }
   manager.save_trained_model(model, model_folder_config(spec, nlohmann::json::parse(model.config_json())),
                      training_arguments(spec, fit));
   manager.save_evaluation_results(eval);
-  manager.save_training_log("评估完成: mae=" + format_number(eval["mae"].get<double>()) +
-                            ", rmse=" + format_number(eval["rmse"].get<double>()) + ", direction_accuracy=" +
-                            format_number(eval["direction_accuracy"].is_number() ? eval["direction_accuracy"].get<double>() : 0.0));
-  manager.save_training_log("baseline (persistence): mae=" + format_number(eval["baseline"]["mae"].get<double>()) +
+  manager.save_training_log("评估完成: mae=" + files::log_number(eval["mae"].get<double>()) +
+                            ", rmse=" + files::log_number(eval["rmse"].get<double>()) + ", direction_accuracy=" +
+                            files::log_number(eval["direction_accuracy"].is_number() ? eval["direction_accuracy"].get<double>() : 0.0));
+  manager.save_training_log("baseline (persistence): mae=" + files::log_number(eval["baseline"]["mae"].get<double>()) +
                             " (on " + eval["metrics_on"].get<std::string>() + ")");
   manager.update_status(kStatusCompleted);
 

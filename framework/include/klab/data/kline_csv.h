@@ -59,21 +59,23 @@ struct KlineFile {
 // 股票代码); if empty the file's name without .csv / .csv.gz is tried.
 inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol = "");
 
+namespace kline_csv_detail {
+// Whether `name` ends with `suffix` and has something before it.
+inline bool has_suffix(const std::string& name, const std::string& suffix) {
+  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace kline_csv_detail
+
 // Whether `file` is named as an export klab reads (*.csv or *.csv.gz), and that name without the
 // extension ("sh600519" of sh600519.csv.gz).
 inline bool is_kline_file(const std::filesystem::path& file) {
   const std::string name = file.filename().string();
-  auto ends_with = [&](const std::string& s) {
-    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends_with(".csv") || ends_with(".csv.gz");
+  return kline_csv_detail::has_suffix(name, ".csv") || kline_csv_detail::has_suffix(name, ".csv.gz");
 }
 inline std::string kline_file_stem(const std::filesystem::path& file) {
   std::string name = file.filename().string();
   for (const std::string ext : {".gz", ".csv"}) {
-    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
-      name.resize(name.size() - ext.size());
-    }
+    if (kline_csv_detail::has_suffix(name, ext)) name.resize(name.size() - ext.size());
   }
   return name;
 }

@@ -121,9 +121,11 @@ inline bool has_column(Database& db, const std::string& table, const std::string
   return q.step();
 }
 
+// `has_caps`: whether stock_kline_data has the market-cap columns (a database written before them
+// is read without); -1 asks the database (a source that reads often asks once and passes it).
 inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, const std::string& start,
-                                    const std::string& end) {
-  const bool caps = has_column(db, "stock_kline_data", "total_market_cap");
+                                    const std::string& end, int has_caps = -1) {
+  const bool caps = has_caps < 0 ? has_column(db, "stock_kline_data", "total_market_cap") : has_caps == 1;
   Statement q(db, caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps);
   q.bind(1, symbol)
       .bind(2, start.empty() ? std::string(schema::kEarliestDate) : start)
