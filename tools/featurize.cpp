@@ -2,6 +2,7 @@
 // per feature, warm-up rows as nan), to inspect them or compare with another implementation.
 //
 //   featurize --source sqlite --options '{"path": "data/sample/kline.db"}' --symbol 600519
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -24,10 +25,8 @@ namespace po = boost::program_options;
 namespace {
 
 std::vector<std::string> parse_features(const std::string& text) {
-  if (text.find(',') == std::string::npos && text.find('_') == std::string::npos &&
-      (text == "default" || text == "basic" || text == "ohlcv")) {
-    return klab::feature_set(text);
-  }
+  const auto& sets = klab::feature_set_names();
+  if (std::find(sets.begin(), sets.end(), text) != sets.end()) return klab::feature_set(text);
   std::vector<std::string> names;
   std::stringstream ss(text);
   std::string item;
@@ -51,7 +50,7 @@ int run(int argc, char** argv) {
       ("adjust", po::value<std::string>()->default_value("backward"),
        "backward (causal) | forward (rescaled by the last day's factor: look-ahead) | none")
       ("features", po::value<std::string>()->default_value("default"),
-       "a set (default, basic, ohlcv) or a comma-separated list of names")
+       "a set (default, basic, ohlcv, alpha158, alpha158_20) or a comma-separated list of names")
       ("out,o", po::value<std::string>(), "output CSV file (default: stdout)")
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder");
   po::variables_map vm;

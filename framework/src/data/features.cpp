@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "data/features_alpha158.h"
 #include "klab/error.h"
 
 namespace klab {
@@ -158,7 +159,24 @@ const std::vector<Definition>& definitions() {
 std::string known_list() {
   std::string list;
   for (const auto& d : definitions()) list += (list.empty() ? "" : ", ") + d.name;
-  return list;
+  return list + "; and Alpha158's " + std::to_string(alpha158::names().size()) + " (KMID ... VSUMD60, docs/DATA.md)";
+}
+
+// Where a feature name lives: the default set's index, or Alpha158's.
+struct Location {
+  enum Group { kNone, kDefault, kAlpha158 } group = kNone;
+  std::size_t index = 0;
+};
+
+Location locate(const std::string& name) {
+  static const std::map<std::string, Location> index = [] {
+    std::map<std::string, Location> m;
+    for (std::size_t i = 0; i < definitions().size(); ++i) m[definitions()[i].name] = {Location::kDefault, i};
+    for (std::size_t i = 0; i < alpha158::names().size(); ++i) m[alpha158::names()[i]] = {Location::kAlpha158, i};
+    return m;
+  }();
+  auto it = index.find(name);
+  return it == index.end() ? Location{} : it->second;
 }
 
 }  // namespace
@@ -172,6 +190,11 @@ const std::vector<std::string>& default_feature_names() {
   return names;
 }
 
+const std::vector<std::string>& feature_set_names() {
+  static const std::vector<std::string> names = {"default", "basic", "ohlcv", "alpha158", "alpha158_20"};
+  return names;
+}
+
 std::vector<std::string> feature_set(const std::string& name) {
   if (name == "default") return default_feature_names();
   if (name == "ohlcv") return {"open", "high", "low", "close", "volume"};
@@ -179,16 +202,17 @@ std::vector<std::string> feature_set(const std::string& name) {
     return {"close", "open", "high", "low", "volume", "return_1", "return_5",
             "ma_5", "ma_10", "ma_20", "volatility_20", "rsi_14"};
   }
+  if (name == "alpha158") return alpha158::names();
+  if (name == "alpha158_20") return alpha158::selection20();
   throw ConfigError("features: unknown feature set \"" + name +
-                    "\" (expected default, basic, ohlcv or a list of feature names)");
+                    "\" (expected default, basic, ohlcv, alpha158, alpha158_20 or a list of feature names)");
 }
 
 void validate_feature_names(const std::vector<std::string>& names, const std::string& key) {
   if (names.empty()) throw ConfigError(key + ": the feature list is empty");
   std::set<std::string> seen;
-  const auto& known = default_feature_names();
   for (const auto& name : names) {
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
+    if (locate(name).group == Location::kNone) {
       throw ConfigError(key + ": unknown feature '" + name + "' (known: " + known_list() + ")");
     }
     if (!seen.insert(name).second) throw ConfigError(key + ": feature '" + name + "' listed twice");
@@ -197,18 +221,20 @@ void validate_feature_names(const std::vector<std::string>& names, const std::st
 
 std::size_t warmup_rows(const std::vector<std::string>& names) {
   std::size_t rows = 0;
-  for (const auto& d : definitions()) {
-    if (std::find(names.begin(), names.end(), d.name) != names.end()) rows = std::max(rows, d.warmup);
+  for (const auto& name : names) {
+    const auto where = locate(name);
+    if (where.group == Location::kDefault) rows = std::max(rows, definitions()[where.index].warmup);
+    if (where.group == Location::kAlpha158) rows = std::max(rows, alpha158::warmup(where.index));
   }
   return rows;
 }
 
-FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<std::string>& names) {
+namespace {
+
+// The default set's features named in `names`, into frame.values (columns as in names).
+void compute_default(const std::vector<Bar>& bars, const std::vector<std::string>& names, FeatureFrame& frame) {
   const std::size_t n = bars.size();
   Column open(n), high(n), low(n), close(n), volume(n), amount(n);
-  FeatureFrame frame;
-  frame.names = names;
-  frame.dates.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     open[i] = bars[i].open;
     high[i] = bars[i].high;
@@ -216,9 +242,7 @@ FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<st
     close[i] = bars[i].close;
     volume[i] = bars[i].volume;
     amount[i] = bars[i].amount;
-    frame.dates.push_back(bars[i].trade_date);
   }
-
   std::map<std::string, Column> c;
   c["close"] = close;
   c["open"] = open;
@@ -288,12 +312,35 @@ FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<st
     c["position_" + std::to_string(w)] = pos;
   }
 
-  frame.values.resize(n * names.size());
   for (std::size_t j = 0; j < names.size(); ++j) {
     auto it = c.find(names[j]);
-    if (it == c.end()) throw ConfigError("features: unknown feature '" + names[j] + "'");
+    if (it == c.end()) continue;  // another group's feature
     for (std::size_t i = 0; i < n; ++i) frame.values[i * names.size() + j] = it->second[i];
   }
+}
+
+}  // namespace
+
+FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<std::string>& names) {
+  const std::size_t n = bars.size(), F = names.size();
+  FeatureFrame frame;
+  frame.names = names;
+  frame.dates.reserve(n);
+  for (const auto& b : bars) frame.dates.push_back(b.trade_date);
+  frame.values.assign(n * F, kNaN);
+  std::vector<std::size_t> alpha_index, alpha_column;
+  bool any_default = false;
+  for (std::size_t j = 0; j < F; ++j) {
+    const auto where = locate(names[j]);
+    if (where.group == Location::kNone) throw ConfigError("features: unknown feature '" + names[j] + "'");
+    any_default = any_default || where.group == Location::kDefault;
+    if (where.group == Location::kAlpha158) {
+      alpha_index.push_back(where.index);
+      alpha_column.push_back(j);
+    }
+  }
+  if (any_default) compute_default(bars, names, frame);
+  if (!alpha_index.empty()) alpha158::compute(bars, alpha_index, alpha_column, frame.values.data(), F);
   return frame;
 }
 

@@ -1,7 +1,8 @@
 // data/features.h — the feature library: technical indicators computed from one symbol's bars.
 //
-// The default set has 45 features (docs/DATA.md gives every formula); its names become
-// model/config.json's feature_names. Features are computed on adjusted bars (klab/data/adjust.h),
+// The default set has 45 features, Alpha158 another 158 (data/features_alpha158.h; docs/DATA.md
+// gives every formula); the names a run uses become model/config.json's feature_names. Only the
+// features asked for are computed. Features are computed on adjusted bars (klab/data/adjust.h),
 // one column at a time in double precision; rows before a feature's look-back is complete are
 // NaN (warm-up) and are dropped by the dataset, never filled. A pandas re-implementation
 // (tests/python/features_reference.py) agrees to 1e-6 relative.
@@ -29,14 +30,18 @@ struct FeatureFrame {
 const std::vector<std::string>& default_feature_names();
 
 // Named sets: "default" (all 45), "ohlcv" (open, high, low, close, volume), "basic" (a dozen
-// price, return and moving-average features). Throws ConfigError for an unknown set name.
+// price, return and moving-average features), "alpha158" (Qlib's Alpha158,
+// data/features_alpha158.h) and "alpha158_20" (Qlib's benchmark selection of 20 of them).
+// Throws ConfigError for an unknown set name.
 std::vector<std::string> feature_set(const std::string& name);
+const std::vector<std::string>& feature_set_names();
 
 // Checks an explicit list: every name must be known and appear once. Throws ConfigError naming
 // the first bad entry and listing the known names.
 void validate_feature_names(const std::vector<std::string>& names, const std::string& key = "features");
 
-// Rows needed before every feature in `names` is defined (59 for the default set).
+// Rows needed before every feature in `names` is defined (283 for the default set, whose
+// recursive features need that long to forget where loading began; 60 for Alpha158).
 std::size_t warmup_rows(const std::vector<std::string>& names);
 
 // Computes `names` (already validated) for `bars` (one symbol, oldest first, adjusted).
