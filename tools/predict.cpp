@@ -106,7 +106,11 @@ int run(int argc, char** argv) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "run " << engine.run_name() << " (" << engine.experiment().model_type << ", "
-              << engine.experiment().target_kind << " target, trained on " << engine.experiment().adjust
+              << engine.experiment().target_kind << " target"
+              << (engine.experiment().target_normalize == "none" ? std::string()
+                                                                  : " normalised by " + engine.experiment().target_normalize +
+                                                                        ": RETURN is a score")
+              << ", trained on " << engine.experiment().adjust
               << "-adjusted prices)\n";
     // LAST and PREDICTED are market quotes (the close the exchange printed, and the price the
     // predicted return implies from it); ADJ_* are the adjusted prices the model worked in.

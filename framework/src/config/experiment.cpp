@@ -96,6 +96,15 @@ class Section {
     if (i < low) fail(v, key, "must be >= " + std::to_string(low) + ", got " + v.Scalar());
     return i;
   }
+  bool boolean(const std::string& key, bool fallback) {
+    YAML::Node v = get(key);
+    if (!v || v.IsNull()) return fallback;
+    bool b = false;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, b) || v.Tag() == "!") {
+      fail(v, key, "expected true or false, got " + describe(v));
+    }
+    return b;
+  }
   std::string date(const std::string& key) {
     YAML::Node v = get(key);
     if (!v || v.IsNull()) return "";
@@ -306,6 +315,7 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   spec.adjust = data.choice("adjust", spec.adjust, {"forward", "backward", "none"});
   spec.scaler = data.choice("scaler", spec.scaler, {"zscore", "robust", "none"});
   spec.max_gap_days = static_cast<int>(data.integer("max_gap_days", spec.max_gap_days, 1));
+  spec.fill_nan = data.boolean("fill_nan", spec.fill_nan);
   data.finish();
 
   // --- features / target ------------------------------------------------------------------
@@ -332,8 +342,15 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   }
   if (top.has("target")) {
     Section target = top.child("target");
-    spec.target_kind = target.choice("kind", spec.target_kind, {"close", "return"});
+    spec.target_kind = target.choice("kind", spec.target_kind, {"close", "return", "next_return"});
     spec.horizon = static_cast<std::size_t>(target.integer("horizon", 1, 1));
+    spec.target_normalize = target.choice("normalize", spec.target_normalize, {"none", "cs_rank", "cs_zscore"});
+    if (!spec.multi_symbol && (spec.target_kind == "next_return" || spec.target_normalize != "none")) {
+      const std::string key = spec.target_kind == "next_return" ? "kind" : "normalize";
+      target.fail(target.get(key), key,
+                  "next_return and a cross-sectional normalize are for runs over several symbols "
+                  "(data.symbols or data.universe); one stock has no cross-section and its predictions are closes");
+    }
     target.finish();
   } else {
     top.get("target");
@@ -406,6 +423,7 @@ nlohmann::json ExperimentSpec::to_json() const {
                          {"split", split_json},     {"adjust", adjust},
                          {"scaler", scaler},        {"max_gap_days", max_gap_days}};
   if (!path_as_given.empty()) data["path_as_given"] = path_as_given;
+  if (fill_nan) data["fill_nan"] = true;
   if (universe.active()) data["universe"] = universe.to_json();
   if (multi_symbol) {
     // symbols: all stays the word (a list holding "all" is refused when read back).
@@ -418,7 +436,9 @@ nlohmann::json ExperimentSpec::to_json() const {
   return {{"name", name},
           {"data", data},
           {"features", features_name == "custom" ? nlohmann::json(features) : nlohmann::json(features_name)},
-          {"target", {{"kind", target_kind}, {"horizon", horizon}}},
+          {"target", target_normalize == "none"
+                         ? nlohmann::json{{"kind", target_kind}, {"horizon", horizon}}
+                         : nlohmann::json{{"kind", target_kind}, {"horizon", horizon}, {"normalize", target_normalize}}},
           {"model", model},
           {"train",
            {{"seq_length", t.seq_length}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
@@ -451,6 +471,8 @@ DatasetSpec ExperimentSpec::dataset_spec(const std::vector<std::string>& resolve
   d.seq_length = train.seq_length;
   d.target_kind = target_kind;
   d.horizon = horizon;
+  d.target_normalize = target_normalize;
+  d.fill_nan = fill_nan;
   d.split = split;
   d.scaler = scaler;
   d.max_gap_days = max_gap_days;

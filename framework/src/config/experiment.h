@@ -62,6 +62,8 @@ struct ExperimentSpec {
   std::vector<std::string> features;
   std::string target_kind = "close";
   std::size_t horizon = 1;
+  std::string target_normalize = "none";  // none | cs_rank | cs_zscore (several symbols)
+  bool fill_nan = false;                  // data.fill_nan
   std::string model_type = "lstm";
   nlohmann::json model_params = nlohmann::json::object();  // passed to the plugin as is
   TrainSpec train;

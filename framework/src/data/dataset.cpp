@@ -1,9 +1,14 @@
 #include "data/dataset.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <exception>
+#include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "data/features.h"
 #include "data/windows.h"
@@ -12,85 +17,27 @@
 
 namespace klab {
 
-
 namespace {
-
-// numpy's default (linear) quantile of sorted values.
-double quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
-}
-
-// (center, scale) of `values` for a scaler kind; a zero spread scales by 1.
-std::pair<double, double> fit_one(std::vector<double>& values, const std::string& kind) {
-  if (kind == "none" || values.empty()) return {0.0, 1.0};
-  if (kind == "robust") {
-    std::sort(values.begin(), values.end());
-    const double iqr = quantile(values, 0.75) - quantile(values, 0.25);
-    return {quantile(values, 0.5), iqr > 0 ? iqr : 1.0};
-  }
-  double mean = 0;
-  for (double v : values) mean += v;
-  mean /= static_cast<double>(values.size());
-  double ss = 0;
-  for (double v : values) ss += (v - mean) * (v - mean);
-  const double sd = std::sqrt(ss / static_cast<double>(values.size()));  // population (ddof 0)
-  return {mean, sd > 0 ? sd : 1.0};
-}
 
 struct RawSeries {
   std::string symbol;
   std::vector<std::string> dates;
   std::vector<double> features;  // unscaled, rows x F
-  std::vector<double> close, target;
+  std::vector<double> close, target, norm_target;
   std::vector<WindowRef> windows;  // candidates, series index filled later
 };
 
 }  // namespace
 
-void Scaler::scale_row(const double* in, float* out) const {
-  for (std::size_t j = 0; j < center.size(); ++j) out[j] = static_cast<float>((in[j] - center[j]) / scale[j]);
-}
-
-nlohmann::json Scaler::to_json(const std::vector<std::string>& feature_names) const {
-  return {{"kind", kind},
-          {"feature_names", feature_names},
-          {"center", center},
-          {"scale", scale},
-          {"target_center", target_center},
-          {"target_scale", target_scale}};
-}
-
-Scaler Scaler::from_json(const nlohmann::json& j) {
-  try {
-    Scaler s;
-    s.kind = j.at("kind").get<std::string>();
-    s.center = j.at("center").get<std::vector<double>>();
-    s.scale = j.at("scale").get<std::vector<double>>();
-    s.target_center = j.at("target_center").get<double>();
-    s.target_scale = j.at("target_scale").get<double>();
-    if (s.center.size() != s.scale.size()) throw DataError("scaler: center and scale differ in length");
-    // JSON has no infinity: a non-finite value was written as null and fails the get above;
-    // a zero scale would divide by zero.
-    for (double v : s.scale) {
-      if (!(v > 0)) throw DataError("scaler: a scale of " + std::to_string(v) + " is not positive");
-    }
-    if (!(s.target_scale > 0)) throw DataError("scaler: target_scale is not positive");
-    return s;
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(std::string("scaler: malformed: ") + e.what());
-  }
-}
-
 Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   if (spec.symbols.empty()) throw ConfigError("data.symbol: no symbol given");
   if (spec.seq_length < 1) throw ConfigError("train.seq_length must be >= 1");
   if (spec.horizon < 1) throw ConfigError("target.horizon must be >= 1");
-  if (spec.target_kind != "close" && spec.target_kind != "return") {
-    throw ConfigError("target.kind: expected close or return, got \"" + spec.target_kind + "\"");
+  if (spec.target_kind != "close" && spec.target_kind != "return" && spec.target_kind != "next_return") {
+    throw ConfigError("target.kind: expected close, return or next_return, got \"" + spec.target_kind + "\"");
+  }
+  if (spec.target_normalize != "none" && spec.target_normalize != "cs_rank" && spec.target_normalize != "cs_zscore") {
+    throw ConfigError("target.normalize: expected none, cs_rank or cs_zscore, got \"" + spec.target_normalize + "\"");
   }
   if (spec.scaler != "zscore" && spec.scaler != "robust" && spec.scaler != "none") {
     throw ConfigError("data.scaler: expected zscore, robust or none, got \"" + spec.scaler + "\"");
@@ -112,11 +59,69 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   ds.spec_ = spec;
   const std::size_t F = spec.features.size();
   const std::size_t warmup = warmup_rows(spec.features);
-  const std::size_t seq = spec.seq_length, h = spec.horizon;
+  const std::size_t seq = spec.seq_length, h = spec.target_offset();
 
   std::vector<RawSeries> raw;
   std::vector<RankedSeries> ranked;  // every loaded stock, short ones too: they compete for membership
   std::set<std::string> seen;
+  // One symbol's adjusted bars -> its feature rows, targets and candidate windows. Symbols are
+  // independent: loaded in order (a data source is used from one thread), computed in parallel
+  // on spec.threads, kept in the order of spec.symbols — the result does not depend on threads.
+  auto make_series = [&](const std::string& symbol, const std::vector<Bar>& adjusted, std::size_t& gap_windows) {
+    auto frame = compute_features(adjusted, spec.features);
+    // Warm-up rows (a feature's look-back incomplete) are dropped explicitly.
+    RawSeries s;
+    s.symbol = symbol;
+    const std::size_t rows = frame.rows() - warmup;
+    s.dates.assign(frame.dates.begin() + static_cast<long>(warmup), frame.dates.end());
+    s.features.assign(frame.values.begin() + static_cast<long>(warmup * F), frame.values.end());
+    for (std::size_t i = warmup; i < adjusted.size(); ++i) s.close.push_back(adjusted[i].close);
+    s.target.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) s.target[i] = target_of_row(s.close, i, spec.target_kind, spec.horizon);
+    // The same rules as prediction (data/windows.h), here through the target row.
+    const WindowRules rules(s.dates, s.features.data(), F, spec.max_gap_days, spec.fill_nan);
+    for (std::size_t end = seq - 1; end + h < rows; ++end) {
+      const auto verdict = rules.check(end, seq, end + h);
+      if (verdict == WindowRules::Verdict::kNonFinite || !std::isfinite(s.target[end])) continue;
+      if (verdict == WindowRules::Verdict::kGap) {
+        ++gap_windows;
+        continue;
+      }
+      s.windows.push_back({0, static_cast<std::uint32_t>(end)});
+    }
+    return s;
+  };
+  struct Pending {
+    std::string symbol;
+    std::vector<Bar> adjusted;
+  };
+  std::vector<Pending> pending;
+  const std::size_t threads = std::max<std::size_t>(1, spec.threads);
+  auto flush = [&] {
+    const std::size_t first = raw.size();
+    raw.resize(first + pending.size());
+    std::vector<std::size_t> gaps(pending.size(), 0);
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto work = [&] {
+      for (std::size_t k = next++; k < pending.size(); k = next++) {
+        try {
+          raw[first + k] = make_series(pending[k].symbol, pending[k].adjusted, gaps[k]);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < std::min(threads, pending.size()); ++t) pool.emplace_back(work);
+    work();
+    for (auto& thread : pool) thread.join();
+    if (failure) std::rethrow_exception(failure);
+    for (std::size_t g : gaps) ds.skipped_gap_windows_ += g;
+    pending.clear();
+  };
   for (const auto& requested : spec.symbols) {
     const std::string symbol = symbol_or_verbatim(requested);
     if (!seen.insert(symbol).second) continue;
@@ -148,33 +153,11 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
       continue;
     }
     ds.raw_rows_ += bars.size();
-    const auto adjusted = adjust_bars(bars, spec.adjustment);
-    auto frame = compute_features(adjusted, spec.features);
-    // Warm-up rows (a feature's look-back incomplete) are dropped explicitly.
-    RawSeries s;
-    s.symbol = symbol;
-    const std::size_t rows = frame.rows() - warmup;
     ds.dropped_warmup_ += warmup;
-    s.dates.assign(frame.dates.begin() + static_cast<long>(warmup), frame.dates.end());
-    s.features.assign(frame.values.begin() + static_cast<long>(warmup * F), frame.values.end());
-    for (std::size_t i = warmup; i < adjusted.size(); ++i) s.close.push_back(adjusted[i].close);
-    s.target.assign(rows, std::nan(""));
-    for (std::size_t i = 0; i + h < rows; ++i) {
-      s.target[i] = spec.target_kind == "close" ? s.close[i + h] : s.close[i + h] / s.close[i] - 1.0;
-    }
-    // The same rules as prediction (data/windows.h), here through the target row.
-    const WindowRules rules(s.dates, s.features.data(), F, spec.max_gap_days);
-    for (std::size_t end = seq - 1; end + h < rows; ++end) {
-      const auto verdict = rules.check(end, seq, end + h);
-      if (verdict == WindowRules::Verdict::kNonFinite || !std::isfinite(s.target[end])) continue;
-      if (verdict == WindowRules::Verdict::kGap) {
-        ++ds.skipped_gap_windows_;
-        continue;
-      }
-      s.windows.push_back({0, static_cast<std::uint32_t>(end)});
-    }
-    raw.push_back(std::move(s));
+    pending.push_back({symbol, adjust_bars(bars, spec.adjustment)});
+    if (pending.size() >= 16 * threads) flush();
   }
+  flush();
   if (spec.universe.active()) {
     // Point in time: a window counts only while its stock is a member (data/universe.h).
     auto universe = std::make_shared<Universe>(Universe::select(spec.universe, ranked));
@@ -190,6 +173,33 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
                       " rebalance needs a complete period)");
     }
     ds.universe_ = std::move(universe);
+  }
+  if (spec.target_normalize != "none") {
+    // Per date (the windows' last input day), over the windows kept: every stock of that day's
+    // cross-section, whichever split its target falls in. A label left undefined (cs_zscore of a
+    // lone stock) takes its window out.
+    std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> by_date;  // date -> (series, window)
+    for (std::size_t si = 0; si < raw.size(); ++si) {
+      raw[si].norm_target.assign(raw[si].dates.size(), std::nan(""));
+      for (std::size_t k = 0; k < raw[si].windows.size(); ++k) by_date[raw[si].dates[raw[si].windows[k].end_row]].push_back({si, k});
+    }
+    std::vector<double> labels;
+    for (const auto& [date, members] : by_date) {
+      labels.clear();
+      for (const auto& [si, k] : members) labels.push_back(raw[si].target[raw[si].windows[k].end_row]);
+      normalize_cross_section(labels, spec.target_normalize);
+      for (std::size_t m = 0; m < members.size(); ++m) {
+        auto& s = raw[members[m].first];
+        s.norm_target[s.windows[members[m].second].end_row] = labels[m];
+      }
+    }
+    for (auto& s : raw) {
+      const std::size_t before = s.windows.size();
+      s.windows.erase(std::remove_if(s.windows.begin(), s.windows.end(),
+                                     [&](const WindowRef& w) { return !std::isfinite(s.norm_target[w.end_row]); }),
+                      s.windows.end());
+      ds.undefined_label_windows_ += before - s.windows.size();
+    }
   }
   if (raw.empty()) {
     const auto& first = ds.skipped_symbols_.front();
@@ -219,8 +229,8 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     ds.test_start_ = dates[n_train + n_val];
   }
 
-  std::vector<std::vector<double>> train_values(F);
   std::vector<double> train_targets;
+  std::vector<std::vector<std::uint32_t>> train_rows(raw.size());  // the rows the scaler is fitted on
   for (std::uint32_t si = 0; si < raw.size(); ++si) {
     auto& s = raw[si];
     for (auto w : s.windows) {
@@ -235,12 +245,13 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
         ds.test_.push_back(w);
       }
     }
-    // Training rows: every finite row dated before the validation period.
+    // Training rows: every finite row dated before the validation period (with fill_nan, every
+    // finite value of those rows).
     for (std::size_t i = 0; i < s.dates.size() && s.dates[i] < ds.val_start_; ++i) {
       bool finite = true;
       for (std::size_t j = 0; j < F; ++j) finite = finite && std::isfinite(s.features[i * F + j]);
-      if (!finite) continue;
-      for (std::size_t j = 0; j < F; ++j) train_values[j].push_back(s.features[i * F + j]);
+      if (!finite && !spec.fill_nan) continue;
+      train_rows[si].push_back(static_cast<std::uint32_t>(i));
     }
   }
   if (ds.train_.empty() || ds.test_.empty()) {
@@ -250,6 +261,7 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   }
 
   ds.scaler_.kind = spec.scaler;
+  ds.scaler_.fill_nan = spec.fill_nan;
   // A scale that overflows (absurd prices such as 1e290 square to infinity) would train on NaN
   // and write null into scaler.json: refuse the data instead, naming the feature.
   auto check = [&](const std::string& what, double center, double scale) {
@@ -258,14 +270,25 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
                       ", scale " + std::to_string(scale) + "); check the data for absurd or corrupt prices");
     }
   };
+  // One feature at a time, so the copy fitted on is one column, not the whole training matrix.
+  std::vector<double> column;
   for (std::size_t j = 0; j < F; ++j) {
-    auto [center, scale] = fit_one(train_values[j], spec.scaler);
+    column.clear();
+    for (std::size_t si = 0; si < raw.size(); ++si) {
+      for (std::uint32_t i : train_rows[si]) {
+        const double v = raw[si].features[i * F + j];
+        if (std::isfinite(v)) column.push_back(v);
+      }
+    }
+    auto [center, scale] = fit_scaler(column, spec.scaler);
     check("feature " + spec.features[j], center, scale);
     ds.scaler_.center.push_back(center);
     ds.scaler_.scale.push_back(scale);
   }
-  std::tie(ds.scaler_.target_center, ds.scaler_.target_scale) = fit_one(train_targets, spec.scaler);
-  check("the target (" + spec.target_kind + ")", ds.scaler_.target_center, ds.scaler_.target_scale);
+  if (spec.target_normalize == "none") {
+    std::tie(ds.scaler_.target_center, ds.scaler_.target_scale) = fit_scaler(train_targets, spec.scaler);
+    check("the target (" + spec.target_kind + ")", ds.scaler_.target_center, ds.scaler_.target_scale);
+  }  // else the label is normalised per date already: the target scaler stays (0, 1)
 
   for (auto& s : raw) {
     SymbolSeries out;
@@ -273,9 +296,15 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     out.dates = std::move(s.dates);
     out.close = std::move(s.close);
     out.target = std::move(s.target);
+    out.norm_target = std::move(s.norm_target);
     out.features.resize(s.features.size());
     const std::size_t rows = out.dates.size();
-    for (std::size_t i = 0; i < rows; ++i) ds.scaler_.scale_row(&s.features[i * F], &out.features[i * F]);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const std::size_t filled = ds.scaler_.scale_row(&s.features[i * F], &out.features[i * F]);
+      ds.filled_nan_values_ += filled;
+      ds.filled_nan_rows_ += filled > 0 ? 1 : 0;
+    }
+    std::vector<double>().swap(s.features);  // the unscaled copy is not needed any more
     ds.series_.push_back(std::move(out));
   }
   return ds;
@@ -290,16 +319,22 @@ void Dataset::fill_window(const WindowRef& w, float* out) const {
 }
 
 double Dataset::raw_target(const WindowRef& w) const { return series_[w.series].target[w.end_row]; }
-double Dataset::scaled_target(const WindowRef& w) const { return scaler_.scale_target(raw_target(w)); }
+double Dataset::scaled_target(const WindowRef& w) const {
+  const auto& s = series_[w.series];
+  return s.norm_target.empty() ? scaler_.scale_target(raw_target(w)) : s.norm_target[w.end_row];
+}
 const std::string& Dataset::target_date(const WindowRef& w) const {
-  return series_[w.series].dates[w.end_row + spec_.horizon];
+  return series_[w.series].dates[w.end_row + spec_.target_offset()];
+}
+double Dataset::target_close(const WindowRef& w) const {
+  return series_[w.series].close[w.end_row + spec_.target_offset()];
 }
 double Dataset::last_close(const WindowRef& w) const { return series_[w.series].close[w.end_row]; }
 
 std::size_t Dataset::memory_bytes() const {
   std::size_t bytes = (train_.size() + val_.size() + test_.size()) * sizeof(WindowRef);
   for (const auto& s : series_) {
-    bytes += s.features.size() * sizeof(float) + (s.close.size() + s.target.size()) * sizeof(double);
+    bytes += s.features.size() * sizeof(float) + (s.close.size() + s.target.size() + s.norm_target.size()) * sizeof(double);
     for (const auto& d : s.dates) bytes += sizeof(std::string) + d.capacity();
   }
   return bytes;

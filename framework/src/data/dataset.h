@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/scaler.h"
+#include "data/targets.h"
 #include "data/universe.h"
 #include "klab/data/adjust.h"
 #include "klab/data_source.h"
@@ -37,8 +39,24 @@ struct DatasetSpec {
   Adjustment adjustment = Adjustment::kBackward;  // causal: a row's prices use no later factor
   std::vector<std::string> features;  // validated names (data/features.h)
   std::size_t seq_length = 60;
-  std::string target_kind = "close";  // close: price `horizon` days ahead; return: close ratio - 1
+  // close: the close `horizon` rows ahead; return: that close / today's - 1; next_return: buy at
+  // the next close, sell `horizon` closes later (Qlib's label: close_{t+1+h} / close_{t+1} - 1).
+  std::string target_kind = "close";
   std::size_t horizon = 1;
+  // Per-date cross-sectional normalisation of the training label: none | cs_rank | cs_zscore.
+  std::string target_normalize = "none";
+  // Non-finite features after the warm-up (Alpha158's undefined R² of a constant window): false =
+  // the windows holding them are left out; true = they become 0 after scaling (the training
+  // median or mean), counted.
+  bool fill_nan = false;
+  // Rows from a window's last input row to its target row.
+  std::size_t target_offset() const { return horizon + (target_kind == "next_return" ? 1 : 0); }
+  static bool is_price_target(const std::string& kind, const std::string& normalize) {
+    return kind != "next_return" && normalize == "none";
+  }
+  // True when the model predicts a close price (close, return); false when it predicts a return
+  // from a later entry or a cross-sectional score (evaluated as returns and ranks only).
+  bool price_target() const { return is_price_target(target_kind, target_normalize); }
   SplitSpec split;
   std::string scaler = "zscore";      // zscore | robust | none
   int max_gap_days = 15;              // no window (inputs + target) spans a longer calendar gap
@@ -49,31 +67,12 @@ struct DatasetSpec {
   // A point-in-time universe (data/universe.h): only windows whose stock was a member on their
   // last input day are kept. Inactive (top 0): every window of every symbol.
   UniverseRule universe;
+  // Threads computing features (symbols in parallel; the result is the same for any number).
+  std::size_t threads = 1;
 };
 
 struct SkippedSymbol {
   std::string symbol, reason;
-};
-
-// Per-feature affine scaling x' = (x - center) / scale, fitted on training rows.
-struct Scaler {
-  std::string kind = "zscore";
-  std::vector<double> center, scale;
-  double target_center = 0, target_scale = 1;  // the target (close or return), same kind
-  // One row of features, scaled as the model sees it: training windows and predictions both.
-  void scale_row(const double* in, float* out) const;
-  double scale_target(double y) const { return (y - target_center) / target_scale; }
-  double unscale_target(double y) const { return y * target_scale + target_center; }
-  // The price a target value stands for: the close itself, or last_close * (1 + return).
-  static double price_of_target(double y, const std::string& target_kind, double last_close) {
-    return target_kind == "close" ? y : last_close * (1.0 + y);
-  }
-  // The price a scaled model output stands for.
-  double price_from_output(double scaled, const std::string& target_kind, double last_close) const {
-    return price_of_target(unscale_target(scaled), target_kind, last_close);
-  }
-  nlohmann::json to_json(const std::vector<std::string>& feature_names) const;
-  static Scaler from_json(const nlohmann::json& j);  // throws DataError on a malformed file
 };
 
 struct SymbolSeries {
@@ -82,6 +81,7 @@ struct SymbolSeries {
   std::vector<float> features;     // scaled, row-major [rows x n_features]
   std::vector<double> close;       // adjusted close, for de-normalising and baselines
   std::vector<double> target;      // raw target of each row (NaN where there is none)
+  std::vector<double> norm_target; // cross-sectionally normalised target (target.normalize), else empty
 };
 
 struct WindowRef {
@@ -111,6 +111,11 @@ class Dataset {
   // members' absence removed.
   const Universe* universe() const { return universe_.get(); }
   std::size_t outside_universe_windows() const { return outside_universe_windows_; }
+  // Feature values filled with 0 (data.fill_nan) and the rows that held them; windows left out
+  // because their normalised label is undefined (cs_zscore of a date with one stock).
+  std::size_t filled_nan_values() const { return filled_nan_values_; }
+  std::size_t filled_nan_rows() const { return filled_nan_rows_; }
+  std::size_t undefined_label_windows() const { return undefined_label_windows_; }
   std::string val_start() const { return val_start_; }      // first val target date
   std::string test_start() const { return test_start_; }    // first test target date
 
@@ -120,6 +125,7 @@ class Dataset {
   double raw_target(const WindowRef& w) const;
   const std::string& target_date(const WindowRef& w) const;
   double last_close(const WindowRef& w) const;  // adjusted close on the window's last row
+  double target_close(const WindowRef& w) const;  // adjusted close on the target row
 
   // Bytes held by feature matrices, closes, targets and window lists.
   std::size_t memory_bytes() const;
@@ -134,6 +140,7 @@ class Dataset {
   std::vector<SkippedSymbol> skipped_symbols_;
   std::shared_ptr<const Universe> universe_;
   std::size_t outside_universe_windows_ = 0;
+  std::size_t filled_nan_values_ = 0, filled_nan_rows_ = 0, undefined_label_windows_ = 0;
 };
 
 }  // namespace klab

@@ -7,11 +7,11 @@
 namespace klab {
 
 WindowRules::WindowRules(const std::vector<std::string>& dates, const double* values, std::size_t features,
-                         int max_gap_days)
+                         int max_gap_days, bool non_finite_allowed)
     : bad_prefix_(dates.size() + 1, 0), break_prefix_(dates.size() + 1, 0) {
   for (std::size_t i = 0; i < dates.size(); ++i) {
     bool bad = false;
-    for (std::size_t j = 0; j < features; ++j) bad = bad || !std::isfinite(values[i * features + j]);
+    for (std::size_t j = 0; j < features && !non_finite_allowed; ++j) bad = bad || !std::isfinite(values[i * features + j]);
     bad_prefix_[i + 1] = bad_prefix_[i] + (bad ? 1 : 0);
     const bool gap = i > 0 && days_from_iso(dates[i]) - days_from_iso(dates[i - 1]) > max_gap_days;
     break_prefix_[i + 1] = break_prefix_[i] + (gap ? 1 : 0);

@@ -19,7 +19,9 @@ class WindowRules {
   enum class Verdict { kUsable, kNonFinite, kGap };
 
   // rows x features values, row-major (the unscaled feature matrix), and each row's trade date.
-  WindowRules(const std::vector<std::string>& dates, const double* values, std::size_t features, int max_gap_days);
+  // With non_finite_allowed (data.fill_nan: the scaler fills them), only gaps rule windows out.
+  WindowRules(const std::vector<std::string>& dates, const double* values, std::size_t features, int max_gap_days,
+              bool non_finite_allowed = false);
 
   // Requires seq >= 1, end + 1 >= seq and through >= end, through < rows. A non-finite feature
   // is reported before a gap.

@@ -24,7 +24,7 @@ struct Prediction {
 
   std::string date;    // the trading day predicted (the target day)
   std::string symbol;  // 6-digit code
-  double prediction = 0;  // predicted close on `date`
+  double prediction = 0;  // predicted close on `date` (NaN when the target is not a price)
   double label = std::numeric_limits<double>::quiet_NaN();  // realised close on `date`; NaN: unknown
   double last_close = 0;  // close on as_of, the last bar the model saw
 
@@ -36,9 +36,17 @@ struct Prediction {
   double market_last_close = 0;       // the raw close quoted on as_of
   double market_predicted_close = 0;  // market_last_close * (1 + predicted_return()): a quote
 
-  bool has_label() const { return label == label; }
-  double predicted_return() const { return prediction / last_close - 1.0; }
-  double label_return() const { return label / last_close - 1.0; }
+  // When the model does not predict a close (target.kind next_return: a return from the next
+  // close; target.normalize: a cross-sectional score), the prediction in the target's own units
+  // and the realised return of the target; `prediction` is then NaN (no price is implied).
+  double predicted_target = std::numeric_limits<double>::quiet_NaN();
+  double label_target = std::numeric_limits<double>::quiet_NaN();
+
+  bool has_label() const { return label == label || label_target == label_target; }
+  double predicted_return() const {
+    return predicted_target == predicted_target ? predicted_target : prediction / last_close - 1.0;
+  }
+  double label_return() const { return label_target == label_target ? label_target : label / last_close - 1.0; }
 
   // The service's and `predict --json`'s object: symbol, as_of, target_date, predicted_close,
   // predicted_return, ... and actual_close when the label is known.

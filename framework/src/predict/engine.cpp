@@ -151,7 +151,11 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
   const auto frame = compute_features(adjusted, spec_.features);
   // Whether the window ending at row r is one the model can be given: the training data's
   // rules (data/windows.h), through r itself (the target is the future).
-  const WindowRules rules(frame.dates, frame.values.data(), F, spec_.max_gap_days);
+  const WindowRules rules(frame.dates, frame.values.data(), F, spec_.max_gap_days, scaler_.fill_nan);
+  const std::size_t offset = spec_.dataset_spec({}).target_offset();
+  const bool price = DatasetSpec::is_price_target(spec_.target_kind, spec_.target_normalize);
+  std::vector<double> closes;
+  for (const auto& b : adjusted) closes.push_back(b.close);
   auto check_window = [&](std::size_t r) {
     if (r + 1 < warmup + seq) {
       throw InsufficientHistoryError("symbol " + symbol + ": " + std::to_string(r + 1) + " bars up to " +
@@ -209,17 +213,26 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
       pred.as_of = bars[r].trade_date;
       pred.horizon = static_cast<int>(spec_.horizon);
       pred.last_close = adjusted[r].close;
-      pred.prediction = scaler_.price_from_output(y[(k - first) * outputs], spec_.target_kind, pred.last_close);
+      const float output = y[(k - first) * outputs];
       pred.prices = std::string(adjustment_name(adjustment)) + "-adjusted";
-      // In market terms: the close the exchange quoted that day, and the price the predicted
-      // return implies from it (adjusted prices of a backward series are not quotes).
       pred.market_last_close = bars[r].close;
-      pred.market_predicted_close = bars[r].close * (1.0 + pred.predicted_return());
-      if (r + spec_.horizon < bars.size()) {
-        pred.date = bars[r + spec_.horizon].trade_date;
-        pred.label = adjusted[r + spec_.horizon].close;
+      if (price) {
+        pred.prediction = scaler_.price_from_output(output, spec_.target_kind, pred.last_close);
+        // In market terms: the close the exchange quoted that day, and the price the predicted
+        // return implies from it (adjusted prices of a backward series are not quotes).
+        pred.market_predicted_close = bars[r].close * (1.0 + pred.predicted_return());
       } else {
-        pred.date = add_weekdays(pred.as_of, static_cast<int>(spec_.horizon));
+        // A return from the next close, or a cross-sectional score: no price is implied.
+        pred.prediction = std::nan("");
+        pred.predicted_target = scaler_.unscale_target(output);
+        pred.market_predicted_close = std::nan("");
+      }
+      if (r + offset < bars.size()) {
+        pred.date = bars[r + offset].trade_date;
+        pred.label = adjusted[r + offset].close;
+        if (!price) pred.label_target = target_of_row(closes, r, spec_.target_kind, spec_.horizon);
+      } else {
+        pred.date = add_weekdays(pred.as_of, static_cast<int>(offset));
         pred.date_estimated = true;
       }
       out.push_back(pred);
@@ -248,13 +261,21 @@ Prediction PredictionEngine::predict(const std::string& symbol, const std::strin
     // As of a past date: the day predicted is the real trading day `horizon` bars later, if the
     // data has it (the prediction itself used nothing after `date`).
     const auto later = source().load_bars(code, add_weekdays(prediction.as_of, 1), add_weekdays(prediction.as_of, 60));
-    if (later.size() >= spec_.horizon) {
-      prediction.date = later[spec_.horizon - 1].trade_date;
+    const std::size_t offset = spec_.dataset_spec({}).target_offset();
+    if (later.size() >= offset) {
+      prediction.date = later[offset - 1].trade_date;
       prediction.date_estimated = false;
       // Its label too, where a bar's adjusted close does not depend on bars after it (backward,
       // none); forward-adjusted prices of later days are relative to a later reference.
       const Adjustment adjustment = parse_adjustment(spec_.adjust);
-      if (adjustment != Adjustment::kForward) prediction.label = adjust_bars({later[spec_.horizon - 1]}, adjustment).front().close;
+      if (adjustment != Adjustment::kForward) {
+        prediction.label = adjust_bars({later[offset - 1]}, adjustment).front().close;
+        if (!DatasetSpec::is_price_target(spec_.target_kind, spec_.target_normalize)) {
+          const double entry = spec_.target_kind == "next_return" ? adjust_bars({later[0]}, adjustment).front().close
+                                                                  : prediction.last_close;
+          prediction.label_target = prediction.label / entry - 1.0;
+        }
+      }
     }
   }
   return prediction;
@@ -283,7 +304,7 @@ nlohmann::json PredictionEngine::metadata() const {
           {"model_config", model_config_},
           {"features", spec_.features},
           {"seq_length", spec_.train.seq_length},
-          {"target", {{"kind", spec_.target_kind}, {"horizon", spec_.horizon}}},
+          {"target", {{"kind", spec_.target_kind}, {"horizon", spec_.horizon}, {"normalize", spec_.target_normalize}}},
           {"adjust", spec_.adjust},
           {"scaler", scaler_.kind},
           {"data_source", spec_.source},

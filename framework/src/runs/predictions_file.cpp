@@ -112,8 +112,10 @@ Predictions read_predictions(const fs::path& run_dir) {
       for (std::string c; std::getline(cells, c, ',');) f.push_back(c);
       try {
         if (f.size() != 5) throw std::invalid_argument("fields");
-        const double last = std::stod(f[4]);
-        out.emplace_back(f[0], f[1], last * (1.0 + std::stod(f[2])), last * (1.0 + std::stod(f[3])), last);
+        const double last = std::stod(f[4]), predicted = std::stod(f[2]), label = std::stod(f[3]);
+        out.emplace_back(f[0], f[1], last * (1.0 + predicted), last * (1.0 + label), last);
+        out.back().predicted_target = predicted;  // the file's numbers, as written
+        out.back().label_target = label;
       } catch (const std::exception&) {
         throw IoError(gz.string() + ":" + std::to_string(no) + ": malformed row");
       }

@@ -25,7 +25,7 @@ nlohmann::json model_folder_config(const ExperimentSpec& spec, const nlohmann::j
   nlohmann::json config = model_config;
   config["feature_names"] = spec.features;
   config["seq_length"] = spec.train.seq_length;
-  config["target"] = {{"kind", spec.target_kind}, {"horizon", spec.horizon}};
+  config["target"] = {{"kind", spec.target_kind}, {"horizon", spec.horizon}, {"normalize", spec.target_normalize}};
   config["adjust"] = spec.adjust;
   return config;
 }

@@ -44,7 +44,9 @@ Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataS
                             " symbol(s)");
   // Dataset::build loads the bars and computes the features in one pass (per symbol); the
   // specification's four lines are written in its order once both are done.
-  Dataset ds = Dataset::build(source, spec.dataset_spec(symbols));
+  DatasetSpec data_spec = spec.dataset_spec(symbols);
+  data_spec.threads = static_cast<std::size_t>(std::max(1, std::min(spec.train.threads, cores_given())));
+  Dataset ds = Dataset::build(source, data_spec);
   if (!ds.skipped_symbols().empty()) {
     // Named in training.log and metadata.json, counted on the console.
     nlohmann::json skipped = nlohmann::json::array();
@@ -75,6 +77,15 @@ Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataS
   manager.save_training_log("bars loaded: " + std::to_string(ds.raw_rows()) + "; " +
                             std::to_string(ds.dropped_warmup_rows()) + " warm-up rows dropped, " +
                             std::to_string(ds.skipped_gap_windows()) + " windows skipped at suspensions");
+  if (spec.fill_nan) {
+    manager.save_training_log("data.fill_nan: " + std::to_string(ds.filled_nan_values()) + " undefined feature values in " +
+                              std::to_string(ds.filled_nan_rows()) + " rows set to 0 after scaling");
+  }
+  if (spec.target_normalize != "none") {
+    manager.save_training_log("target: " + spec.target_kind + " normalised per date by " + spec.target_normalize + "; " +
+                              std::to_string(ds.undefined_label_windows()) +
+                              " windows left out where the normalised label is undefined");
+  }
   manager.save_training_log("开始特征工程");
   manager.save_training_log("特征工程完成: (" + std::to_string(ds.train().size() + ds.val().size() + ds.test().size()) +
                             ", " + std::to_string(t.seq_length) + ", " + std::to_string(ds.n_features()) + ")");
@@ -168,8 +179,15 @@ Predictions predict_test_set(Model& model, const Dataset& ds) {
     p.date = ds.target_date(w);
     p.symbol = ds.series()[w.series].symbol;
     p.last_close = ds.last_close(w);
-    p.prediction = ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, p.last_close);
-    p.label = Scaler::price_of_target(ds.raw_target(w), ds.spec().target_kind, p.last_close);
+    if (ds.spec().price_target()) {
+      p.prediction = ds.scaler().price_from_output(scaled[i], ds.spec().target_kind, p.last_close);
+      p.label = Scaler::price_of_target(ds.raw_target(w), ds.spec().target_kind, p.last_close);
+    } else {
+      p.prediction = std::nan("");
+      p.label = ds.target_close(w);
+      p.predicted_target = ds.scaler().unscale_target(scaled[i]);
+      p.label_target = ds.raw_target(w);
+    }
     p.as_of = ds.series()[w.series].dates[w.end_row];
     p.horizon = static_cast<int>(ds.spec().horizon);
     p.prices = prices;

@@ -311,3 +311,95 @@ TEST(WindowRules, NonFiniteRowsAndSuspensionsRuleWindowsOut) {
   EXPECT_EQ(rules.first_non_finite(0, 7), 2u);
   EXPECT_EQ(rules.first_non_finite(3, 7), klab::WindowRules::npos);
 }
+
+// --- panel labels and undefined features --------------------------------------------------------
+
+TEST(PanelLabels, CrossSectionalNormalisationByHand) {
+  std::vector<double> y = {0.03, 0.01, 0.02, 0.02};
+  klab::normalize_cross_section(y, "cs_rank");  // ranks 4, 1, 2.5, 2.5 of 4
+  EXPECT_DOUBLE_EQ(y[0], (1.0 - 0.5) * 3.46);
+  EXPECT_DOUBLE_EQ(y[1], (0.25 - 0.5) * 3.46);
+  EXPECT_DOUBLE_EQ(y[2], (0.625 - 0.5) * 3.46);
+  EXPECT_DOUBLE_EQ(y[3], y[2]);
+  std::vector<double> z = {1.0, 2.0, 3.0};
+  klab::normalize_cross_section(z, "cs_zscore");  // mean 2, sample std 1
+  EXPECT_DOUBLE_EQ(z[0], -1.0);
+  EXPECT_DOUBLE_EQ(z[1], 0.0);
+  EXPECT_DOUBLE_EQ(z[2], 1.0);
+  std::vector<double> lone = {0.05};
+  klab::normalize_cross_section(lone, "cs_zscore");
+  EXPECT_TRUE(std::isnan(lone[0]));  // one stock: no spread, no label
+  std::vector<double> x = {1.0};
+  EXPECT_THROW(klab::normalize_cross_section(x, "rank"), klab::ConfigError);
+}
+
+TEST(PanelLabels, NextReturnBuysAtTheNextClose) {
+  const std::vector<double> close = {10, 11, 12.1, 9.68, 10};
+  EXPECT_DOUBLE_EQ(klab::target_of_row(close, 0, "next_return", 1), 12.1 / 11 - 1);
+  EXPECT_DOUBLE_EQ(klab::target_of_row(close, 1, "next_return", 2), 10.0 / 12.1 - 1);
+  EXPECT_TRUE(std::isnan(klab::target_of_row(close, 3, "next_return", 1)));  // no close after the next
+  EXPECT_DOUBLE_EQ(klab::target_of_row(close, 3, "return", 1), 10.0 / 9.68 - 1);
+  EXPECT_DOUBLE_EQ(klab::target_of_row(close, 2, "close", 2), 10.0);
+  klab::DatasetSpec s;
+  s.target_kind = "next_return";
+  s.horizon = 1;
+  EXPECT_EQ(s.target_offset(), 2u);
+  EXPECT_FALSE(s.price_target());
+}
+
+namespace {
+
+// Two symbols with 300 rows each; 000002's close does not move for 12 days from row 150, so
+// Alpha158's R² and correlations over windows inside that stretch are undefined.
+fs::path flat_stretch_csv(const fs::path& dir) {
+  for (const char* code : {"sz000001", "sz000002"}) {
+    std::string csv =
+        "数据由邢不行整理\n"
+        "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n";
+    long day = klab::days_from_iso("2015-01-05");
+    double close = 10;
+    for (int i = 0; i < 300; ++i) {
+      day += 1;
+      const double prev = close;
+      const bool flat = std::string(code) == "sz000002" && i >= 150 && i < 162;
+      if (!flat) close = prev * (1 + 0.01 * std::sin(i * 0.7 + (code[7] - '0')));
+      char row[256];
+      std::snprintf(row, sizeof row, "%s,x,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d,1,1\n", code,
+                    klab::iso_from_days(day).c_str(), prev, std::max(prev, close) * 1.01,
+                    std::min(prev, close) * 0.99, close, prev, 100000 + (i * 37) % 1000, 1000000 + i);
+      csv += row;
+    }
+    klab::test::write_file(dir / (std::string(code) + ".csv"), csv);
+  }
+  return dir;
+}
+
+}  // namespace
+
+TEST(PanelLabels, UndefinedFeaturesAreDroppedOrFilledAndCounted) {
+  TempDir dir;
+  auto src = klab::test::registry().create_data_source(
+      "csv", nlohmann::json{{"path", flat_stretch_csv(dir.path()).string()}}.dump());
+  klab::DatasetSpec s;
+  s.symbols = {"000001", "000002"};
+  s.features = {"RSQR5", "CORR10", "KLEN", "ROC5"};
+  s.seq_length = 5;
+  s.max_gap_days = 400;  // calendar days here are consecutive anyway
+  s.scaler = "robust";
+  const auto dropped = klab::Dataset::build(*src, s);
+  s.fill_nan = true;
+  const auto filled = klab::Dataset::build(*src, s);
+  const std::size_t n_dropped = dropped.train().size() + dropped.val().size() + dropped.test().size();
+  const std::size_t n_filled = filled.train().size() + filled.val().size() + filled.test().size();
+  // Rows 149..161 share one close: RSQR5 is undefined on rows 153..161 (9 windows of 5 equal
+  // closes), CORR10 on 158..161 (4).
+  EXPECT_EQ(filled.filled_nan_rows(), 9u);
+  EXPECT_EQ(filled.filled_nan_values(), 9u + 4u);
+  EXPECT_EQ(n_filled - n_dropped, 9u + 4u);  // windows of 5 rows ending on 153..165
+  const auto& series = filled.series()[1];
+  const std::size_t warmup = klab::warmup_rows(s.features);
+  EXPECT_EQ(series.features[(154 - warmup) * 4 + 0], 0.0f);  // filled with the training median
+  // A window holding a filled row is a valid window again.
+  EXPECT_TRUE(filled.scaler().fill_nan);
+  EXPECT_FALSE(dropped.scaler().fill_nan);
+}
