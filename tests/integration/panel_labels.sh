@@ -19,7 +19,7 @@ data:
 features: alpha158_20
 target: {kind: next_return, horizon: 1, normalize: $1}
 model: {type: lstm, hidden_size: 8, num_layers: 1}
-train: {seq_length: 10, epochs: 1, batch_size: 256, seed: 1}
+train: {seq_length: 10, epochs: 1, batch_size: 256, batch_by_date: true, seed: 1, threads: 2}
 output_dir: $work/out
 YAML
 }

@@ -374,6 +374,7 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   t.seq_length = static_cast<std::size_t>(train.integer("seq_length", t.seq_length, 1));
   t.epochs = static_cast<std::size_t>(train.integer("epochs", t.epochs, 1));
   t.batch_size = static_cast<std::size_t>(train.integer("batch_size", t.batch_size, 1));
+  t.batch_by_date = train.boolean("batch_by_date", t.batch_by_date);
   t.learning_rate = train.number("learning_rate", t.learning_rate, 1e-12, 10.0);
   t.optimizer = train.choice("optimizer", t.optimizer, {"adam", "adamw", "sgd"});
   t.weight_decay = train.number("weight_decay", t.weight_decay, 0.0, 1.0);
@@ -442,6 +443,7 @@ nlohmann::json ExperimentSpec::to_json() const {
           {"model", model},
           {"train",
            {{"seq_length", t.seq_length}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
+            {"batch_by_date", t.batch_by_date},
             {"learning_rate", t.learning_rate}, {"optimizer", t.optimizer},
             {"weight_decay", t.weight_decay}, {"momentum", t.momentum}, {"loss", t.loss},
             {"huber_delta", t.huber_delta}, {"lr_schedule", t.lr_schedule},

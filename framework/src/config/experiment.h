@@ -25,6 +25,7 @@ struct TrainSpec {
   std::size_t seq_length = 60;
   std::size_t epochs = 50;
   std::size_t batch_size = 32;
+  bool batch_by_date = false;        // one batch = one date's windows (the cross-section)
   double learning_rate = 0.001;
   std::string optimizer = "adam";  // adam | adamw | sgd
   double weight_decay = 0.0;

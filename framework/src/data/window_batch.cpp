@@ -1,5 +1,8 @@
 #include "data/window_batch.h"
 
+#include <map>
+#include <string>
+
 #include <algorithm>
 
 namespace klab {
@@ -43,6 +46,17 @@ std::vector<double> predict_windows(Model& model, const Dataset& ds, const std::
     for (std::size_t i = 0; i < batch.rows; ++i) out.push_back(predicted[i * outputs]);
   }
   return out;
+}
+
+std::vector<std::vector<std::size_t>> group_by_date(const Dataset& ds, const std::vector<WindowRef>& windows) {
+  std::map<std::string, std::vector<std::size_t>> by_date;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    by_date[ds.series()[windows[i].series].dates[windows[i].end_row]].push_back(i);
+  }
+  std::vector<std::vector<std::size_t>> groups;
+  groups.reserve(by_date.size());
+  for (auto& [date, members] : by_date) groups.push_back(std::move(members));
+  return groups;
 }
 
 }  // namespace klab

@@ -23,6 +23,10 @@ struct WindowBatch {
 WindowBatch gather_windows(const Dataset& ds, const std::vector<WindowRef>& windows, std::size_t first,
                            std::size_t last, bool with_labels);
 
+// Indices into `windows` grouped by the windows' last input day, dates in order: one group is
+// one date's cross-section (train.batch_by_date).
+std::vector<std::vector<std::size_t>> group_by_date(const Dataset& ds, const std::vector<WindowRef>& windows);
+
 // The model's first output for every window (scaled, as the model predicts it), predicted in
 // batches of kPredictBatch windows so memory stays bounded at any universe size.
 std::vector<double> predict_windows(Model& model, const Dataset& ds, const std::vector<WindowRef>& windows);

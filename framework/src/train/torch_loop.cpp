@@ -12,6 +12,7 @@
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/utils.h>
 
+#include "data/window_batch.h"
 #include "klab/error.h"
 #include "klab/torch_model.h"
 #include "runs/files.h"
@@ -69,24 +70,42 @@ TrainState train_torch_model(TorchModel& model, const Dataset& ds, const TrainSp
     if (out && start_epoch > 1) *out << "resuming " << manager.run_name() << " from epoch " << start_epoch - 1 << "\n";
   }
   std::vector<std::size_t> order(ds.train().size());
+  // Batches are order[bounds[k], bounds[k + 1]): batch_size windows drawn at random, or with
+  // batch_by_date one date's windows each, the dates in random order.
+  const auto by_date = t.batch_by_date ? group_by_date(ds, ds.train()) : std::vector<std::vector<std::size_t>>{};
+  std::vector<std::size_t> bounds;
   for (int epoch = start_epoch; epoch <= static_cast<int>(t.epochs); ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const double lr = learning_rate_at(t, static_cast<std::size_t>(epoch));
     set_learning_rate(*optimizer, lr);
     // Shuffle and dropout depend on (seed, epoch) only: resuming reproduces them exactly.
     torch::manual_seed(t.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
-    std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(t.seed ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(epoch)));
-    std::shuffle(order.begin(), order.end(), rng);
+    bounds.assign(1, 0);
+    if (t.batch_by_date) {
+      std::vector<std::size_t> dates(by_date.size());
+      std::iota(dates.begin(), dates.end(), 0);
+      std::shuffle(dates.begin(), dates.end(), rng);
+      order.clear();
+      for (std::size_t d : dates) {
+        order.insert(order.end(), by_date[d].begin(), by_date[d].end());
+        bounds.push_back(order.size());
+      }
+    } else {
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), rng);
+      for (std::size_t b = t.batch_size; b < order.size(); b += t.batch_size) bounds.push_back(b);
+      bounds.push_back(order.size());
+    }
 
     model.train();
     double train_total = 0;
-    for (std::size_t first = 0; first < order.size(); first += t.batch_size) {
+    for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
       if (stop_requested()) {
         throw TrainError("interrupted during epoch " + std::to_string(epoch) + "; continue with: sweep --resume " +
                          manager.run_name());
       }
-      const std::size_t last = std::min(order.size(), first + t.batch_size);
+      const std::size_t first = bounds[k], last = bounds[k + 1];
       auto batch = make_batch(ds, ds.train(), order, first, last);
       optimizer->zero_grad();
       auto loss = loss_of(t, model.forward(batch.first), batch.second);

@@ -10,6 +10,7 @@
 
 #include "data/features.h"
 #include "data/importer.h"
+#include "data/window_batch.h"
 #include "data/windows.h"
 #include "klab/error.h"
 #include "test_support.h"
@@ -402,4 +403,36 @@ TEST(PanelLabels, UndefinedFeaturesAreDroppedOrFilledAndCounted) {
   // A window holding a filled row is a valid window again.
   EXPECT_TRUE(filled.scaler().fill_nan);
   EXPECT_FALSE(dropped.scaler().fill_nan);
+}
+
+// train.batch_by_date: every group is one date's cross-section, dates ascending, nothing lost;
+// and computing features on several threads builds the same dataset.
+TEST_F(SampleDb, WindowsGroupedByDateAndThreadsChangeNothing) {
+  auto src = source();
+  auto s = spec({"600519", "000001", "601318", "600036", "000858"});
+  s.features = klab::feature_set("alpha158_20");
+  s.skip_short_symbols = true;
+  const auto ds = klab::Dataset::build(*src, s);
+  const auto groups = klab::group_by_date(ds, ds.train());
+  std::size_t covered = 0;
+  std::string previous;
+  for (const auto& g : groups) {
+    ASSERT_FALSE(g.empty());
+    EXPECT_LE(g.size(), 5u);
+    const auto date = [&](std::size_t i) { return ds.series()[ds.train()[i].series].dates[ds.train()[i].end_row]; };
+    for (std::size_t i : g) EXPECT_EQ(date(i), date(g.front()));
+    EXPECT_GT(date(g.front()), previous);
+    previous = date(g.front());
+    covered += g.size();
+  }
+  EXPECT_EQ(covered, ds.train().size());
+  s.threads = 3;
+  const auto parallel = klab::Dataset::build(*src, s);
+  ASSERT_EQ(parallel.series().size(), ds.series().size());
+  for (std::size_t k = 0; k < ds.series().size(); ++k) {
+    EXPECT_EQ(parallel.series()[k].symbol, ds.series()[k].symbol);
+    EXPECT_EQ(parallel.series()[k].features, ds.series()[k].features);
+  }
+  EXPECT_EQ(parallel.train().size(), ds.train().size());
+  EXPECT_EQ(parallel.scaler().center, ds.scaler().center);
 }
