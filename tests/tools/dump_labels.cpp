@@ -1,10 +1,12 @@
-// dump_labels EXPERIMENT.yaml OUT.csv — test helper: builds the experiment's dataset (symbols as
-// listed, or every symbol of the source for `all`) and writes one line per window: split, as-of
-// date, symbol, target date, raw target and the target the model is trained on
-// (scaled_target: the per-date normalised label with target.normalize), so a pandas reference
-// can recompute both from the database and the formulas in docs/DATA.md.
+// dump_labels EXPERIMENT.yaml OUT.csv [INPUTS.csv] — test helper: builds the experiment's dataset
+// (symbols as listed, or every symbol of the source for `all`) and writes one line per window:
+// split, as-of date, symbol, target date, raw target and the target the model is trained on
+// (scaled_target: the per-date normalised label with target.normalize); with INPUTS.csv also
+// every test window as the model sees it (as_of, symbol, then seq_length x features values, row
+// by row), so a pandas reference can recompute them from the database and docs/DATA.md.
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "config/experiment.h"
 #include "data/dataset.h"
@@ -12,8 +14,8 @@
 #include "plugins/registry.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: dump_labels EXPERIMENT.yaml OUT.csv\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: dump_labels EXPERIMENT.yaml OUT.csv [INPUTS.csv]\n";
     return 2;
   }
   try {
@@ -37,6 +39,18 @@ int main(int argc, char** argv) {
         const auto& s = ds.series()[w.series];
         out << name << ',' << s.dates[w.end_row] << ',' << s.symbol << ',' << ds.target_date(w) << ','
             << ds.raw_target(w) << ',' << ds.scaled_target(w) << '\n';
+      }
+    }
+    if (argc == 4) {
+      std::ofstream inputs(argv[3]);
+      inputs.precision(9);
+      const std::size_t n = spec.train.seq_length * ds.n_features();
+      std::vector<float> window(n);
+      for (const auto& w : ds.test()) {
+        ds.fill_window(w, window.data());
+        inputs << ds.series()[w.series].dates[w.end_row] << ',' << ds.series()[w.series].symbol;
+        for (float v : window) inputs << ',' << v;
+        inputs << '\n';
       }
     }
     std::cout << "filled_nan_values=" << ds.filled_nan_values() << " filled_nan_rows=" << ds.filled_nan_rows()

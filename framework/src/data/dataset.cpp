@@ -262,6 +262,15 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
 
   ds.scaler_.kind = spec.scaler;
   ds.scaler_.fill_nan = spec.fill_nan;
+  for (const auto& d : window_divisors(spec.features)) {
+    ds.scaler_.window_divisor.push_back(d.column);
+    ds.scaler_.window_epsilon.push_back(d.epsilon);
+  }
+  const bool relative = ds.scaler_.window_relative();
+  // Window-relative features are fitted on what the model sees — the divided values of training
+  // windows, every stride-th window so that a column holds at most 2^21 values.
+  const std::size_t stride =
+      relative ? std::max<std::size_t>(1, (ds.train_.size() * seq + (std::size_t{1} << 21) - 1) >> 21) : 1;
   // A scale that overflows (absurd prices such as 1e290 square to infinity) would train on NaN
   // and write null into scaler.json: refuse the data instead, naming the feature.
   auto check = [&](const std::string& what, double center, double scale) {
@@ -274,10 +283,23 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
   std::vector<double> column;
   for (std::size_t j = 0; j < F; ++j) {
     column.clear();
-    for (std::size_t si = 0; si < raw.size(); ++si) {
-      for (std::uint32_t i : train_rows[si]) {
-        const double v = raw[si].features[i * F + j];
-        if (std::isfinite(v)) column.push_back(v);
+    const int divisor = relative ? ds.scaler_.window_divisor[j] : -1;
+    if (divisor >= 0) {
+      for (std::size_t k = 0; k < ds.train_.size(); k += stride) {
+        const WindowRef& w = ds.train_[k];
+        const auto& x = raw[w.series].features;
+        const double by = x[w.end_row * F + static_cast<std::size_t>(divisor)] + ds.scaler_.window_epsilon[j];
+        for (std::size_t i = w.end_row + 1 - seq; i <= w.end_row; ++i) {
+          const double v = x[i * F + j] / by;
+          if (std::isfinite(v)) column.push_back(v);
+        }
+      }
+    } else {
+      for (std::size_t si = 0; si < raw.size(); ++si) {
+        for (std::uint32_t i : train_rows[si]) {
+          const double v = raw[si].features[i * F + j];
+          if (std::isfinite(v)) column.push_back(v);
+        }
       }
     }
     auto [center, scale] = fit_scaler(column, spec.scaler);
@@ -297,8 +319,22 @@ Dataset Dataset::build(DataSource& source, const DatasetSpec& spec) {
     out.close = std::move(s.close);
     out.target = std::move(s.target);
     out.norm_target = std::move(s.norm_target);
-    out.features.resize(s.features.size());
     const std::size_t rows = out.dates.size();
+    if (relative) {
+      // Kept unscaled: each window is divided by its own last row when it is cut (fill_window).
+      for (std::size_t i = 0; i < rows; ++i) {
+        std::size_t bad = 0;
+        for (std::size_t j = 0; j < F; ++j) bad += std::isfinite(s.features[i * F + j]) ? 0 : 1;
+        if (spec.fill_nan) {
+          ds.filled_nan_values_ += bad;
+          ds.filled_nan_rows_ += bad > 0 ? 1 : 0;
+        }
+      }
+      out.raw_features = std::move(s.features);
+      ds.series_.push_back(std::move(out));
+      continue;
+    }
+    out.features.resize(s.features.size());
     for (std::size_t i = 0; i < rows; ++i) {
       const std::size_t filled = ds.scaler_.scale_row(&s.features[i * F], &out.features[i * F]);
       ds.filled_nan_values_ += filled;
@@ -314,6 +350,10 @@ void Dataset::fill_window(const WindowRef& w, float* out) const {
   const auto& s = series_[w.series];
   const std::size_t F = n_features();
   const std::size_t first = w.end_row + 1 - spec_.seq_length;
+  if (scaler_.window_relative()) {
+    scaler_.scale_window(&s.raw_features[first * F], spec_.seq_length, out);
+    return;
+  }
   std::copy(s.features.begin() + static_cast<long>(first * F),
             s.features.begin() + static_cast<long>((w.end_row + 1) * F), out);
 }
@@ -334,7 +374,8 @@ double Dataset::last_close(const WindowRef& w) const { return series_[w.series].
 std::size_t Dataset::memory_bytes() const {
   std::size_t bytes = (train_.size() + val_.size() + test_.size()) * sizeof(WindowRef);
   for (const auto& s : series_) {
-    bytes += s.features.size() * sizeof(float) + (s.close.size() + s.target.size() + s.norm_target.size()) * sizeof(double);
+    bytes += s.features.size() * sizeof(float) +
+             (s.raw_features.size() + s.close.size() + s.target.size() + s.norm_target.size()) * sizeof(double);
     for (const auto& d : s.dates) bytes += sizeof(std::string) + d.capacity();
   }
   return bytes;

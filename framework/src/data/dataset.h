@@ -79,6 +79,7 @@ struct SymbolSeries {
   std::string symbol;
   std::vector<std::string> dates;  // every row's trade date
   std::vector<float> features;     // scaled, row-major [rows x n_features]
+  std::vector<double> raw_features;  // instead, unscaled, when features are window-relative (Alpha360)
   std::vector<double> close;       // adjusted close, for de-normalising and baselines
   std::vector<double> target;      // raw target of each row (NaN where there is none)
   std::vector<double> norm_target; // cross-sectionally normalised target (target.normalize), else empty

@@ -159,12 +159,20 @@ const std::vector<Definition>& definitions() {
 std::string known_list() {
   std::string list;
   for (const auto& d : definitions()) list += (list.empty() ? "" : ", ") + d.name;
-  return list + "; and Alpha158's " + std::to_string(alpha158::names().size()) + " (KMID ... VSUMD60, docs/DATA.md)";
+  return list + "; Alpha158's " + std::to_string(alpha158::names().size()) +
+         " (KMID ... VSUMD60) and Alpha360's CLOSE, OPEN, HIGH, LOW, VWAP, VOLUME (docs/DATA.md)";
 }
 
-// Where a feature name lives: the default set's index, or Alpha158's.
+// Alpha360's columns: the day's adjusted values, divided when a window is cut by the window's
+// last close (prices) or last volume (VOLUME) — Scaler::scale_window.
+const std::vector<std::string>& alpha360_columns() {
+  static const std::vector<std::string> names = {"CLOSE", "OPEN", "HIGH", "LOW", "VWAP", "VOLUME"};
+  return names;
+}
+
+// Where a feature name lives: the default set's index, Alpha158's or Alpha360's.
 struct Location {
-  enum Group { kNone, kDefault, kAlpha158 } group = kNone;
+  enum Group { kNone, kDefault, kAlpha158, kAlpha360 } group = kNone;
   std::size_t index = 0;
 };
 
@@ -173,6 +181,7 @@ Location locate(const std::string& name) {
     std::map<std::string, Location> m;
     for (std::size_t i = 0; i < definitions().size(); ++i) m[definitions()[i].name] = {Location::kDefault, i};
     for (std::size_t i = 0; i < alpha158::names().size(); ++i) m[alpha158::names()[i]] = {Location::kAlpha158, i};
+    for (std::size_t i = 0; i < alpha360_columns().size(); ++i) m[alpha360_columns()[i]] = {Location::kAlpha360, i};
     return m;
   }();
   auto it = index.find(name);
@@ -191,7 +200,7 @@ const std::vector<std::string>& default_feature_names() {
 }
 
 const std::vector<std::string>& feature_set_names() {
-  static const std::vector<std::string> names = {"default", "basic", "ohlcv", "alpha158", "alpha158_20"};
+  static const std::vector<std::string> names = {"default", "basic", "ohlcv", "alpha158", "alpha158_20", "alpha360"};
   return names;
 }
 
@@ -204,8 +213,9 @@ std::vector<std::string> feature_set(const std::string& name) {
   }
   if (name == "alpha158") return alpha158::names();
   if (name == "alpha158_20") return alpha158::selection20();
+  if (name == "alpha360") return alpha360_columns();
   throw ConfigError("features: unknown feature set \"" + name +
-                    "\" (expected default, basic, ohlcv, alpha158, alpha158_20 or a list of feature names)");
+                    "\" (expected default, basic, ohlcv, alpha158, alpha158_20, alpha360 or a list of feature names)");
 }
 
 void validate_feature_names(const std::vector<std::string>& names, const std::string& key) {
@@ -217,6 +227,23 @@ void validate_feature_names(const std::vector<std::string>& names, const std::st
     }
     if (!seen.insert(name).second) throw ConfigError(key + ": feature '" + name + "' listed twice");
   }
+  for (const auto& name : names) {
+    if (locate(name).group == Location::kAlpha360 && name != "VOLUME" && !seen.count("CLOSE")) {
+      throw ConfigError(key + ": feature '" + name + "' is divided by the window's last CLOSE: list CLOSE too");
+    }
+  }
+}
+
+std::vector<WindowDivisor> window_divisors(const std::vector<std::string>& names) {
+  std::vector<WindowDivisor> out(names.size());
+  bool any = false;
+  const auto close = std::find(names.begin(), names.end(), "CLOSE") - names.begin();
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    if (locate(names[j]).group != Location::kAlpha360) continue;
+    any = true;
+    out[j] = names[j] == "VOLUME" ? WindowDivisor{static_cast<int>(j), 1e-12} : WindowDivisor{static_cast<int>(close), 0.0};
+  }
+  return any ? out : std::vector<WindowDivisor>{};
 }
 
 std::size_t warmup_rows(const std::vector<std::string>& names) {
@@ -330,6 +357,16 @@ FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<st
   frame.values.assign(n * F, kNaN);
   std::vector<std::size_t> alpha_index, alpha_column;
   bool any_default = false;
+  for (std::size_t j = 0; j < F; ++j) {
+    const auto where = locate(names[j]);
+    if (where.group != Location::kAlpha360) continue;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Bar& b = bars[i];
+      const double values[] = {b.close, b.open, b.high, b.low,
+                               b.volume > 0 && b.amount > 0 ? b.amount / b.volume : kNaN, b.volume};
+      frame.values[i * F + j] = values[where.index];
+    }
+  }
   for (std::size_t j = 0; j < F; ++j) {
     const auto where = locate(names[j]);
     if (where.group == Location::kNone) throw ConfigError("features: unknown feature '" + names[j] + "'");

@@ -31,14 +31,25 @@ const std::vector<std::string>& default_feature_names();
 
 // Named sets: "default" (all 45), "ohlcv" (open, high, low, close, volume), "basic" (a dozen
 // price, return and moving-average features), "alpha158" (Qlib's Alpha158,
-// data/features_alpha158.h) and "alpha158_20" (Qlib's benchmark selection of 20 of them).
-// Throws ConfigError for an unknown set name.
+// data/features_alpha158.h), "alpha158_20" (Qlib's benchmark selection of 20 of them) and
+// "alpha360" (CLOSE, OPEN, HIGH, LOW, VWAP, VOLUME, each window divided by its last row: with
+// seq_length 60, Qlib's Alpha360). Throws ConfigError for an unknown set name.
 std::vector<std::string> feature_set(const std::string& name);
 const std::vector<std::string>& feature_set_names();
 
 // Checks an explicit list: every name must be known and appear once. Throws ConfigError naming
 // the first bad entry and listing the known names.
 void validate_feature_names(const std::vector<std::string>& names, const std::string& key = "features");
+
+// Features defined relative to their window (Alpha360: a price over the window's last CLOSE, a
+// volume over its last VOLUME + 1e-12): for each column of `names`, the column whose value on
+// the window's last row divides it, and an epsilon added to that divisor (column -1: none).
+// Empty when no feature of `names` is window-relative.
+struct WindowDivisor {
+  int column = -1;
+  double epsilon = 0;
+};
+std::vector<WindowDivisor> window_divisors(const std::vector<std::string>& names);
 
 // Rows needed before every feature in `names` is defined (283 for the default set, whose
 // recursive features need that long to forget where loading began; 60 for Alpha158).

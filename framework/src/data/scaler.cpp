@@ -48,6 +48,25 @@ std::size_t Scaler::scale_row(const double* in, float* out) const {
   return filled;
 }
 
+std::size_t Scaler::scale_window(const double* rows, std::size_t seq, float* out) const {
+  const std::size_t F = center.size();
+  std::size_t filled = 0;
+  if (!window_relative()) {
+    for (std::size_t r = 0; r < seq; ++r) filled += scale_row(rows + r * F, out + r * F);
+    return filled;
+  }
+  const double* last = rows + (seq - 1) * F;
+  std::vector<double> row(F);
+  for (std::size_t r = 0; r < seq; ++r) {
+    for (std::size_t j = 0; j < F; ++j) {
+      const int d = window_divisor[j];
+      row[j] = d < 0 ? rows[r * F + j] : rows[r * F + j] / (last[d] + window_epsilon[j]);
+    }
+    filled += scale_row(row.data(), out + r * F);
+  }
+  return filled;
+}
+
 nlohmann::json Scaler::to_json(const std::vector<std::string>& feature_names) const {
   nlohmann::json j = {{"kind", kind},
                       {"feature_names", feature_names},
@@ -56,6 +75,10 @@ nlohmann::json Scaler::to_json(const std::vector<std::string>& feature_names) co
                       {"target_center", target_center},
                       {"target_scale", target_scale}};
   if (fill_nan) j["fill_nan"] = true;
+  if (window_relative()) {
+    j["window_divisor"] = window_divisor;
+    j["window_epsilon"] = window_epsilon;
+  }
   return j;
 }
 
@@ -68,6 +91,16 @@ Scaler Scaler::from_json(const nlohmann::json& j) {
     s.target_center = j.at("target_center").get<double>();
     s.target_scale = j.at("target_scale").get<double>();
     s.fill_nan = j.value("fill_nan", false);
+    if (j.contains("window_divisor")) {
+      s.window_divisor = j.at("window_divisor").get<std::vector<int>>();
+      s.window_epsilon = j.at("window_epsilon").get<std::vector<double>>();
+      if (s.window_divisor.size() != s.center.size() || s.window_epsilon.size() != s.center.size()) {
+        throw DataError("scaler: window_divisor and window_epsilon must have one entry per feature");
+      }
+      for (int d : s.window_divisor) {
+        if (d < -1 || d >= static_cast<int>(s.center.size())) throw DataError("scaler: window_divisor out of range");
+      }
+    }
     if (s.center.size() != s.scale.size()) throw DataError("scaler: center and scale differ in length");
     // JSON has no infinity: a non-finite value was written as null and fails the get above;
     // a zero scale would divide by zero.

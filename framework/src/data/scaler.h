@@ -17,9 +17,18 @@ struct Scaler {
   std::vector<double> center, scale;
   double target_center = 0, target_scale = 1;  // the target (close or return), same kind
   bool fill_nan = false;  // a non-finite feature becomes 0 (the center) instead of NaN
-  // One row of features, scaled as the model sees it: training windows and predictions both.
-  // Returns how many values were filled.
+  // Window-relative features (data/features.h, Alpha360): column j is divided by the value of
+  // column window_divisor[j] on the window's last row plus window_epsilon[j] before scaling
+  // (-1: not divided). Empty: every feature is scaled row by row.
+  std::vector<int> window_divisor;
+  std::vector<double> window_epsilon;
+  bool window_relative() const { return !window_divisor.empty(); }
+  // One row of features, scaled as the model sees it. Returns how many values were filled.
   std::size_t scale_row(const double* in, float* out) const;
+  // `seq` consecutive rows of unscaled features (row-major) into the model's [seq x F] window:
+  // divided by their window divisors, then scaled row by row — training windows and
+  // predictions both. Returns how many values were filled.
+  std::size_t scale_window(const double* rows, std::size_t seq, float* out) const;
   double scale_target(double y) const { return (y - target_center) / target_scale; }
   double unscale_target(double y) const { return y * target_scale + target_center; }
   // The price a target value stands for: the close itself, or last_close * (1 + return).

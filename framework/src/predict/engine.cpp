@@ -201,8 +201,8 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
     batch.rows = last - first;
     batch.inputs.resize(batch.rows * seq * F);
     float* p = batch.inputs.data();
-    for (std::size_t k = first; k < last; ++k) {
-      for (std::size_t i = rows[k] + 1 - seq; i <= rows[k]; ++i, p += F) scaler_.scale_row(&frame.values[i * F], p);
+    for (std::size_t k = first; k < last; ++k, p += seq * F) {
+      scaler_.scale_window(&frame.values[(rows[k] + 1 - seq) * F], seq, p);
     }
     y.assign(batch.rows * outputs, 0.0f);
     model_->predict(batch.view(), y.data());

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "data/features_alpha158.h"
+#include "data/scaler.h"
 #include "klab/error.h"
 
 namespace {
@@ -183,4 +184,34 @@ TEST(Alpha158, NonFiniteInputOnlySpoilsItsWindows) {
     for (std::size_t r = 100; r < 105; ++r) EXPECT_TRUE(std::isnan(value(f, r, name))) << name << " " << r;
     EXPECT_FALSE(std::isnan(value(f, 105, name))) << name;
   }
+}
+
+// Alpha360's columns are window-relative: prices over the window's last CLOSE, VOLUME over its
+// last VOLUME; a price without CLOSE to divide by is refused.
+TEST(Alpha360, ColumnsAndTheirDivisors) {
+  const auto names = klab::feature_set("alpha360");
+  ASSERT_EQ(names, (std::vector<std::string>{"CLOSE", "OPEN", "HIGH", "LOW", "VWAP", "VOLUME"}));
+  EXPECT_EQ(klab::warmup_rows(names), 0u);
+  const auto d = klab::window_divisors(names);
+  ASSERT_EQ(d.size(), 6u);
+  for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(d[j].column, 0) << names[j];
+  EXPECT_EQ(d[5].column, 5);
+  EXPECT_DOUBLE_EQ(d[5].epsilon, 1e-12);
+  EXPECT_TRUE(klab::window_divisors({"ma_5", "KMID"}).empty());
+  EXPECT_THROW(klab::validate_feature_names({"OPEN", "VOLUME"}), klab::ConfigError);
+  EXPECT_NO_THROW(klab::validate_feature_names({"VOLUME", "KMID"}));
+  // The scaler divides a window by its own last row, then scales.
+  klab::Scaler s;
+  s.kind = "none";
+  s.center = {0, 0};
+  s.scale = {1, 1};
+  s.window_divisor = {0, 1};
+  s.window_epsilon = {0, 1e-12};
+  const std::vector<double> rows = {10, 100, 11, 300, 12.5, 200};  // [CLOSE, VOLUME] x 3 rows
+  std::vector<float> out(6);
+  s.scale_window(rows.data(), 3, out.data());
+  EXPECT_FLOAT_EQ(out[0], 10 / 12.5f);
+  EXPECT_FLOAT_EQ(out[3], 300 / 200.0f);
+  EXPECT_FLOAT_EQ(out[4], 1.0f);
+  EXPECT_FLOAT_EQ(out[5], 1.0f);
 }
