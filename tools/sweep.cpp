@@ -56,6 +56,16 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
     out << "  note: fewer than " << static_cast<int>(klab::kSmallTestSet)
         << " test windows: these metrics say little (list_runs flags the run)\n";
   }
+  if (e.contains("cross_section") && e["cross_section"].value("days", 0) > 0) {
+    const auto& cs = e["cross_section"];
+    out << "  ranking over " << cs.value("days", 0) << " days: IC " << num(cs, "ic_mean", 4) << " (ICIR "
+        << num(cs, "icir", 3) << ")  Rank IC " << num(cs, "rank_ic_mean", 4) << " (ICIR " << num(cs, "rank_icir", 3)
+        << ")\n";
+  }
+  if (e.value("metrics_on", "") == "scores") {
+    out << "  the model predicts cross-sectional scores (target.normalize): pointwise errors are not shown\n";
+    return;
+  }
   line("model", e, true);
   if (e.contains("baseline")) line("baseline (persistence)", e["baseline"], true);
   if (e.contains("beats_baseline")) {

@@ -83,6 +83,7 @@ assert err < 1e-7, f"the predictions' labels are not close_(t+2)/close_(t+1)-1: 
 ev = json.load(open(f"{run}/results/eval_results.json"))
 cs = ev["cross_section"]
 assert cs["days"] > 200 and cs["ic_mean"] is not None, cs
+assert ev["metrics_on"] == "scores" and "IC" in ev["note"], ev.get("metrics_on")
 cfg = json.load(open(f"{run}/experiment.json"))
 assert cfg["target"] == {"kind": "next_return", "horizon": 1, "normalize": "cs_rank"}, cfg["target"]
 assert cfg["data"]["fill_nan"] is True

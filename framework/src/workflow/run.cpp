@@ -228,6 +228,14 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSour
   nlohmann::json eval = evaluate_predictions(
       predictions, std::string(adjustment_name(ds.spec().adjustment)) + "-adjusted", spec.multi_symbol);
   eval["test_start"] = ds.test_start();
+  if (ds.spec().target_normalize != "none") {
+    // The model's outputs are cross-sectional scores, not returns: its pointwise errors against
+    // the realised returns are kept for completeness, but it is judged by how it ranks.
+    eval["metrics_on"] = "scores";
+    eval["note"] = "target.normalize " + ds.spec().target_normalize +
+                   ": predictions are cross-sectional scores, so mae/rmse/r2 compare a score with a return and say "
+                   "little; judge the run by cross_section (IC, Rank IC)";
+  }
 
   // 5. out/
   write_predictions(manager.run_dir() / "results", predictions, spec.multi_symbol);

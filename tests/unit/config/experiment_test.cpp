@@ -149,3 +149,27 @@ TEST(Experiment, SymbolsAllRoundTripsThroughExperimentJson) {
   EXPECT_EQ(back.symbols, std::vector<std::string>{"all"});
   EXPECT_TRUE(back.multi_symbol);
 }
+
+// Every experiment shipped in experiments/ parses, and the Alpha158 benchmark ones say what
+// docs/DATA.md promises (Qlib's split, label, normalisation and feature selection).
+TEST(Experiment, ShippedExperimentsParse) {
+  const auto dir = klab::test::sample_data_dir().parent_path().parent_path() / "experiments";
+  std::size_t n = 0;
+  for (const auto& item : std::filesystem::directory_iterator(dir)) {
+    if (item.path().extension() != ".yaml") continue;
+    ++n;
+    klab::ExperimentSpec spec;
+    ASSERT_NO_THROW(spec = klab::load_experiment(item.path())) << item.path();
+    const std::string name = item.path().filename().string();
+    if (name.find("_alpha158") == std::string::npos) continue;
+    EXPECT_EQ(spec.features.size(), 20u) << name;
+    EXPECT_EQ(spec.target_kind, "next_return") << name;
+    EXPECT_EQ(spec.target_normalize, "cs_rank") << name;
+    EXPECT_TRUE(spec.fill_nan) << name;
+    EXPECT_EQ(spec.universe.top, 300u) << name;
+    EXPECT_EQ(spec.split.val_start, "2015-01-01") << name;
+    EXPECT_EQ(spec.split.test_start, "2017-01-01") << name;
+    EXPECT_EQ(spec.end_date, "2021-12-31") << name;
+  }
+  EXPECT_GE(n, 6u);
+}
