@@ -59,7 +59,7 @@ void print_table(const std::vector<klab::RunRecord>& runs, std::ostream& out) {
                                        {"CREATED", "created", 20, 0},  {"EPOCHS", "epochs", 7, 0},
                                        {"MAE", "mae", 11, 4},          {"RMSE", "rmse", 11, 4},
                                        {"MAPE%", "mape", 8, 2},        {"DIR%", "direction_accuracy", 7, 2},
-                                       {"RANK_IC", "rank_ic", 9, 4},
+                                       {"RANK_IC", "rank_ic", 9, 4},   {"EXCESS", "excess_return", 9, 4},
                                        {"BASE_MAE", "baseline_mae", 10, 4}, {"TEST", "test_samples", 7, 0}};
   for (const auto& c : columns) out << std::left << std::setw(c.width) << c.title;
   out << "\n";

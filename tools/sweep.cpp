@@ -62,6 +62,15 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
         << num(cs, "icir", 3) << ")  Rank IC " << num(cs, "rank_ic_mean", 4) << " (ICIR " << num(cs, "rank_icir", 3)
         << ")\n";
   }
+  if (e.contains("backtest")) {
+    const auto& bt = e["backtest"];
+    const auto& with = bt["excess_return_with_cost"];
+    const auto& without = bt["excess_return_without_cost"];
+    out << "  backtest TopkDropout over " << bt.value("days", 0) << " days: excess return "
+        << num(with, "annualized_return", 4) << " a year after costs (" << num(without, "annualized_return", 4)
+        << " before; IR " << num(with, "information_ratio", 3) << ", max drawdown " << num(with, "max_drawdown", 4)
+        << "); benchmark " << num(bt["benchmark"], "annualized_return", 4) << " a year\n";
+  }
   if (e.value("metrics_on", "") == "scores") {
     out << "  the model predicts cross-sectional scores (target.normalize): pointwise errors are not shown\n";
     return;

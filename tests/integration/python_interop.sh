@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 run = sys.argv[1]
 df = pd.read_csv(run + "/results/predictions.csv.gz", dtype={"symbol": str})
-assert list(df.columns) == ["date", "symbol", "prediction", "label", "last_close"], df.columns
+assert list(df.columns) == ["date", "symbol", "prediction", "label", "last_close", "as_of"], df.columns
+assert (df.as_of < df.date).all(), "the signal day precedes the day predicted"
 assert sorted(df.symbol.unique()) == ["000001", "600519", "601318"], df.symbol.unique()
 ev = json.load(open(run + "/results/eval_results.json"))
 assert ev["metrics_on"] == "returns" and ev["test_samples"] == len(df), (ev["metrics_on"], ev["test_samples"], len(df))

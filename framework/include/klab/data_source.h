@@ -35,6 +35,9 @@ struct Bar {
   // Market capitalisation that day in CNY (邢不行 exports carry both); NaN where the source has none.
   double float_market_cap = std::numeric_limits<double>::quiet_NaN();  // 流通市值
   double total_market_cap = std::numeric_limits<double>::quiet_NaN();  // 总市值
+  // Under risk warning that day (the name carried ST or *ST: a ±5 % price limit on the main
+  // boards): 1 yes, 0 no, -1 unknown (the export has no daily name).
+  int st = -1;
 };
 
 class DataSource {

@@ -16,7 +16,8 @@ namespace klab {
 // Bumped whenever PluginManifest, Model, DataSource or a factory signature changes layout.
 // 2: Model is family-neutral (fit/predict/save/load); torch modules derive from TorchModel;
 //    Bar carries the two market caps.
-inline constexpr std::uint32_t kPluginAbiVersion = 2;
+// 3: Bar carries the day's risk-warning flag (st).
+inline constexpr std::uint32_t kPluginAbiVersion = 3;
 
 inline constexpr const char* kModelKind = "model";
 inline constexpr const char* kDataSourceKind = "data_source";

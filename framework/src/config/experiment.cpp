@@ -192,7 +192,7 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   spec.output_dir = top.text("output_dir", spec.output_dir);
   if (sweep_allowed) top.get("sweep");  // validated by the sweep expander
   // A misspelt section (modle:) is named as such, before any "missing section" message.
-  for (const char* key : {"data", "features", "target", "model", "train"}) top.get(key);
+  for (const char* key : {"data", "features", "target", "model", "train", "evaluation"}) top.get(key);
   top.finish();
 
   // --- data -------------------------------------------------------------------------------
@@ -356,6 +356,23 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
     top.get("target");
   }
 
+  // --- evaluation ---------------------------------------------------------------------------
+  if (top.has("evaluation")) {
+    Section evaluation = top.child("evaluation");
+    YAML::Node backtest = evaluation.get("backtest");
+    if (backtest && backtest.IsScalar() && (backtest.Scalar() == "false" || backtest.Scalar() == "true")) {
+      spec.backtest = backtest.Scalar() == "true";
+    } else if (backtest && !backtest.IsNull()) {
+      if (!backtest.IsMap()) evaluation.fail(backtest, "backtest", "expected false, true or a mapping of options");
+      try {
+        spec.backtest_options = BacktestOptions::from_json(yaml_to_json(backtest));
+      } catch (const ConfigError& e) {
+        throw ConfigError(where(file, backtest) + ": " + e.what());
+      }
+    }
+    evaluation.finish();
+  }
+
   // --- model --------------------------------------------------------------------------------
   if (!top.has("model")) throw ConfigError(file + ": missing section 'model'");
   YAML::Node model = top.get("model");
@@ -451,7 +468,8 @@ nlohmann::json ExperimentSpec::to_json() const {
             {"min_learning_rate", t.min_learning_rate}, {"grad_clip", t.grad_clip},
             {"patience", t.patience}, {"checkpoint_interval", t.checkpoint_interval},
             {"seed", t.seed}, {"threads", t.threads}}},
-          {"output_dir", output_dir}};
+          {"output_dir", output_dir},
+          {"evaluation", {{"backtest", backtest ? backtest_options.to_json() : nlohmann::json(false)}}}};
 }
 
 ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& j, const std::string& file) {

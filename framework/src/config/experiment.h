@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
+#include "eval/backtest.h"
 
 namespace YAML {
 class Node;
@@ -64,6 +65,10 @@ struct ExperimentSpec {
   std::string target_kind = "close";
   std::size_t horizon = 1;
   std::string target_normalize = "none";  // none | cs_rank | cs_zscore (several symbols)
+  // evaluation.backtest: the TopkDropout backtest of a run over several symbols (eval/backtest.h);
+  // `false` turns it off.
+  bool backtest = true;
+  BacktestOptions backtest_options;
   bool fill_nan = false;                  // data.fill_nan
   std::string model_type = "lstm";
   nlohmann::json model_params = nlohmann::json::object();  // passed to the plugin as is

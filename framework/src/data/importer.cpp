@@ -28,7 +28,7 @@ bool same_bar(const Bar& a, const Bar& b) {
   return a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close &&
          a.pre_close == b.pre_close && a.volume == b.volume && a.amount == b.amount &&
          a.adj_factor == b.adj_factor && same_value(a.float_market_cap, b.float_market_cap) &&
-         same_value(a.total_market_cap, b.total_market_cap);
+         same_value(a.total_market_cap, b.total_market_cap) && a.st == b.st;
 }
 
 // One series holds one kind of prices: raw prices with pre_close (factors derived from them)
@@ -55,11 +55,13 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
   std::string name;
   for (const KlineRow* row : rows) {
     Bar bar = row->bar;
-    // A file without market caps (Tushare, AkShare) never blanks the caps another file stored.
+    // A file without market caps or daily names (Tushare, AkShare) never blanks the caps or
+    // risk-warning flags another file stored.
     auto stored = existing.find(bar.trade_date);
     if (stored != existing.end()) {
       if (bar.float_market_cap != bar.float_market_cap) bar.float_market_cap = stored->second.float_market_cap;
       if (bar.total_market_cap != bar.total_market_cap) bar.total_market_cap = stored->second.total_market_cap;
+      if (bar.st < 0) bar.st = stored->second.st;
     }
     merged[bar.trade_date] = bar;
     if (!row->name.empty()) name = row->name;  // rows are oldest first: the latest name wins

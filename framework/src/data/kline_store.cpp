@@ -1,6 +1,7 @@
 #include "data/kline_store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <regex>
 
 #include <cppconn/prepared_statement.h>
@@ -19,24 +20,25 @@ namespace {
 
 constexpr const char* kInsertBar =
     "INSERT INTO stock_kline_data (symbol, trade_date, open, high, low, close, pre_close, volume,"
-    " amount, adj_factor, float_market_cap, total_market_cap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " amount, adj_factor, float_market_cap, total_market_cap, st) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateBar =
     "UPDATE stock_kline_data SET open = ?, high = ?, low = ?, close = ?, pre_close = ?,"
-    " volume = ?, amount = ?, adj_factor = ?, float_market_cap = ?, total_market_cap = ?"
+    " volume = ?, amount = ?, adj_factor = ?, float_market_cap = ?, total_market_cap = ?, st = ?"
     " WHERE symbol = ? AND trade_date = ?";
 
 // kInsertBar for `rows` rows at once (MySQL: a multi-row VALUES list).
 constexpr std::size_t kInsertBatch = 500;
 std::string insert_statement(std::size_t rows) {
   std::string sql = kInsertBar;
-  for (std::size_t r = 1; r < rows; ++r) sql += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  for (std::size_t r = 1; r < rows; ++r) sql += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   return sql;
 }
 
-// A bar's numbers in the order both statements bind them (caps last; NaN is NULL).
+// A bar's numbers in the order both statements bind them (the added columns last; NaN is NULL).
+constexpr unsigned kBarValues = 11;
 std::vector<double> bar_values(const Bar& b) {
   return {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor, b.float_market_cap,
-          b.total_market_cap};
+          b.total_market_cap, b.st < 0 ? std::nan("") : static_cast<double>(b.st)};
 }
 
 class SqliteStore : public KlineStore {
@@ -55,7 +57,7 @@ class SqliteStore : public KlineStore {
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
     std::map<std::string, Bar> out;
-    for (auto& b : sqlite::select_bars(db_, symbol, "", "", 1)) out.emplace(b.trade_date, std::move(b));  // migrated
+    for (auto& b : sqlite::select_bars(db_, symbol, "", "", schema::all_added_columns())) out.emplace(b.trade_date, std::move(b));  // migrated
     return out;
   }
 
@@ -80,7 +82,7 @@ class SqliteStore : public KlineStore {
       for (const auto& b : updates) {
         const auto values = bar_values(b);
         for (std::size_t i = 0; i < values.size(); ++i) update.bind_or_null(static_cast<int>(1 + i), values[i]);
-        update.bind(11, info.symbol).bind(12, b.trade_date);
+        update.bind(static_cast<int>(values.size() + 1), info.symbol).bind(static_cast<int>(values.size() + 2), b.trade_date);
         update.run();
       }
       sqlite::Statement upsert(
@@ -126,7 +128,7 @@ class MysqlStore : public KlineStore {
 
   std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
     std::map<std::string, Bar> out;
-    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "", 1)) {  // migrated
+    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "", schema::all_added_columns())) {  // migrated
       out.emplace(b.trade_date, std::move(b));
     }
     return out;
@@ -169,7 +171,7 @@ class MysqlStore : public KlineStore {
         }
         for (std::size_t r = 0; r < rows; ++r) {
           const Bar& b = inserts[first + r];
-          const unsigned base = static_cast<unsigned>(r * 12);
+          const unsigned base = static_cast<unsigned>(r * (2 + kBarValues));
           batch->setString(base + 1, info.symbol);
           batch->setString(base + 2, b.trade_date);
           bind(*batch, base + 3, b);
@@ -179,8 +181,8 @@ class MysqlStore : public KlineStore {
       std::unique_ptr<sql::PreparedStatement> update(connection_->prepareStatement(kUpdateBar));
       for (const auto& b : updates) {
         bind(*update, 1, b);
-        update->setString(11, info.symbol);
-        update->setString(12, b.trade_date);
+        update->setString(kBarValues + 1, info.symbol);
+        update->setString(kBarValues + 2, b.trade_date);
         update->executeUpdate();
       }
       std::unique_ptr<sql::PreparedStatement> upsert(connection_->prepareStatement(

@@ -140,8 +140,9 @@ nlohmann::json evaluate_predictions(const Predictions& predictions, const std::s
 }
 
 const std::vector<std::string>& ranking_metrics() {
-  static const std::vector<std::string> all = {"mae", "rmse", "mape", "r2", "direction_accuracy",
-                                               "ic", "rank_ic", "icir", "rank_icir"};
+  static const std::vector<std::string> all = {"mae",      "rmse",      "mape",          "r2",
+                                               "direction_accuracy",    "ic",          "rank_ic",
+                                               "icir",     "rank_icir", "excess_return", "information_ratio"};
   return all;
 }
 
@@ -152,7 +153,7 @@ bool is_ranking_metric(const std::string& metric) {
 
 bool higher_is_better(const std::string& metric) {
   return metric == "r2" || metric == "direction_accuracy" || metric == "ic" || metric == "rank_ic" ||
-         metric == "icir" || metric == "rank_icir";
+         metric == "icir" || metric == "rank_icir" || metric == "excess_return" || metric == "information_ratio";
 }
 
 double metric_value(const nlohmann::json& eval, const std::string& metric) {
@@ -165,6 +166,13 @@ double metric_value(const nlohmann::json& eval, const std::string& metric) {
     if (cs == eval.end() || !cs->is_object()) return nan;
     where = &*cs;
     if (metric == "ic" || metric == "rank_ic") key = metric + "_mean";
+  }
+  if (metric == "excess_return" || metric == "information_ratio") {
+    // The backtest's excess return over the benchmark after costs (Qlib's convention).
+    const auto bt = eval.find("backtest");
+    if (bt == eval.end() || !bt->is_object() || !bt->contains("excess_return_with_cost")) return nan;
+    where = &(*bt)["excess_return_with_cost"];
+    key = metric == "excess_return" ? "annualized_return" : "information_ratio";
   }
   const auto v = where->find(key);
   return v != where->end() && v->is_number() ? v->get<double>() : nan;

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHeader = "date,symbol,prediction,label,last_close";
+constexpr const char* kHeader = "date,symbol,prediction,label,last_close,as_of";
+constexpr const char* kHeaderBeforeAsOf = "date,symbol,prediction,label,last_close";  // runs of an older klab
 
 // Text of v with 8 significant digits (returns to ~1e-8 relative, prices to a
 // fraction of a fen): std::to_chars, several times faster than printf.
@@ -91,7 +92,9 @@ fs::path write_predictions(const fs::path& results_dir, const Predictions& predi
     at = put_number(at, end, p.label_return());
     *at++ = ',';
     at = put_number(at, end, p.last_close);
-    *at++ = '\n';
+    *at++ = ',';
+    put_text(p.as_of);
+    at[-1] = '\n';
     text.append(line, static_cast<std::size_t>(at - line));
   }
   const fs::path path = results_dir / kPredictionsCsvGz;
@@ -105,17 +108,21 @@ Predictions read_predictions(const fs::path& run_dir) {
   if (fs::exists(gz)) {
     std::istringstream in(gunzip_file(gz));
     std::string line;
-    if (!std::getline(in, line) || line != kHeader) throw IoError(gz.string() + ": not klab's predictions header");
+    if (!std::getline(in, line) || (line != kHeader && line != kHeaderBeforeAsOf)) {
+      throw IoError(gz.string() + ": not klab's predictions header");
+    }
+    const std::size_t fields = line == kHeader ? 6 : 5;
     for (std::size_t no = 2; std::getline(in, line); ++no) {
       std::vector<std::string> f;
       std::stringstream cells(line);
       for (std::string c; std::getline(cells, c, ',');) f.push_back(c);
       try {
-        if (f.size() != 5) throw std::invalid_argument("fields");
+        if (f.size() != fields) throw std::invalid_argument("fields");
         const double last = std::stod(f[4]), predicted = std::stod(f[2]), label = std::stod(f[3]);
         out.emplace_back(f[0], f[1], last * (1.0 + predicted), last * (1.0 + label), last);
         out.back().predicted_target = predicted;  // the file's numbers, as written
         out.back().label_target = label;
+        if (fields == 6) out.back().as_of = f[5];
       } catch (const std::exception&) {
         throw IoError(gz.string() + ":" + std::to_string(no) + ": malformed row");
       }

@@ -2,11 +2,12 @@
 //
 // One symbol: results/predictions.json, the specification's file ([{date, symbol, actual,
 // predicted, last_close}, ...]). Several symbols: results/predictions.csv.gz, gzip-compressed
-// CSV with the header `date,symbol,prediction,label,last_close`: prediction and label are returns
+// CSV with the header `date,symbol,prediction,label,last_close,as_of`: prediction and label are returns
 // to 8 significant digits — the predicted and realised return of the target (next-day for close
 // and return targets, from the next close for next_return), the prediction a cross-sectional
 // score when target.normalize is set — and last_close is the close of the last input day in the
-// run's adjustment. pandas reads it in one call:
+// run's adjustment, as_of that last input day (the signal day a backtest trades on; files of an
+// older klab lack the column and are still read). pandas reads it in one call:
 // pd.read_csv("results/predictions.csv.gz", dtype={"symbol": str}).
 // Both are written atomically.
 #pragma once

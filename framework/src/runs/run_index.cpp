@@ -19,7 +19,8 @@ namespace {
 const std::set<std::string>& numeric_fields() {
   static const std::set<std::string> f = {"epochs", "best_epoch", "mae", "rmse", "mape", "r2",
                                           "direction_accuracy", "test_samples", "baseline_mae", "baseline_rmse",
-                                          "mae_vs_baseline", "rmse_vs_baseline", "ic", "rank_ic", "icir", "rank_icir"};
+                                          "mae_vs_baseline", "rmse_vs_baseline", "ic", "rank_ic", "icir", "rank_icir",
+                                          "excess_return", "information_ratio"};
   return f;
 }
 const std::set<std::string>& text_fields() {
@@ -134,8 +135,9 @@ std::vector<RunRecord> load_run_index(const fs::path& output_dir) {
     for (const char* k : {"mae", "rmse", "mape", "r2", "direction_accuracy", "test_samples"}) {
       copy_metric(metrics, k, metrics_file, f, r.problems);
     }
-    // A run over several symbols: how it ranks stocks each day (eval_results.json cross_section).
-    for (const char* k : {"ic", "rank_ic", "icir", "rank_icir"}) {
+    // A run over several symbols: how it ranks stocks each day (eval_results.json cross_section)
+    // and what its portfolio earns over the benchmark after costs (backtest).
+    for (const char* k : {"ic", "rank_ic", "icir", "rank_icir", "excess_return", "information_ratio"}) {
       const double v = metric_value(eval, k);
       if (std::isfinite(v)) f[k] = v;
     }

@@ -22,7 +22,7 @@ class MysqlSource : public klab::DataSource {
     p.finish();
     connection_ = klab::mysql::connect(settings_);
     try {
-      caps_ = klab::mysql::has_column(*connection_, "stock_kline_data", "total_market_cap") ? 1 : 0;
+      present_ = klab::mysql::added_columns_present(*connection_);
     } catch (const sql::SQLException& e) {
       throw klab::mysql::query_error(settings_, e);
     }
@@ -49,13 +49,13 @@ class MysqlSource : public klab::DataSource {
   std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
                                    const std::string& end_date) override {
     return klab::mysql::select_bars(*connection_, settings_, klab::symbol_or_verbatim(symbol), start_date, end_date,
-                                    caps_);
+                                    present_);
   }
 
  private:
   klab::mysql::Settings settings_;
   std::unique_ptr<sql::Connection> connection_;
-  int caps_ = -1;  // market-cap columns present (asked once)
+  long present_ = -1;  // the added columns the table has (asked once)
 };
 
 }  // namespace

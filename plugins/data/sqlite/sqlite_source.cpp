@@ -23,7 +23,7 @@ class SqliteSource : public klab::DataSource {
                             "build/bin/import_kline --db sqlite:" + path_ + " FILES...)");
     }
     db_ = std::make_unique<klab::sqlite::Database>(path_, true);
-    caps_ = klab::sqlite::has_column(*db_, "stock_kline_data", "total_market_cap") ? 1 : 0;
+    present_ = klab::sqlite::added_columns_present(*db_);
   }
 
   std::string display_name() const override { return "SQLite"; }
@@ -37,13 +37,13 @@ class SqliteSource : public klab::DataSource {
 
   std::vector<klab::Bar> load_bars(const std::string& symbol, const std::string& start_date,
                                    const std::string& end_date) override {
-    return klab::sqlite::select_bars(*db_, klab::symbol_or_verbatim(symbol), start_date, end_date, caps_);
+    return klab::sqlite::select_bars(*db_, klab::symbol_or_verbatim(symbol), start_date, end_date, present_);
   }
 
  private:
   std::string path_;
   std::unique_ptr<klab::sqlite::Database> db_;
-  int caps_ = -1;  // market-cap columns present (asked once)
+  long present_ = -1;  // the added columns the table has (asked once)
 };
 
 }  // namespace

@@ -68,7 +68,7 @@ model: {type: gru})", "m.yaml");
 
 TEST(Experiment, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "modle: {type: gru}\n"),
-            "exp.yaml:7: modle: unknown key (known here: data, features, model, name, output_dir, "
+            "exp.yaml:7: modle: unknown key (known here: data, evaluation, features, model, name, output_dir, "
             "sweep, target, train)");
   EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  learning_rate: fast\n"),
             "exp.yaml:8: train.learning_rate: expected a number, got \"fast\"");

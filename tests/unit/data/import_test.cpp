@@ -314,3 +314,52 @@ TEST(Import, ADatabaseOfAnOlderKlabIsReadAndGainsTheCapColumns) {
   EXPECT_TRUE(std::isnan(after[0].total_market_cap));  // the old row: unknown
   EXPECT_EQ(after[1].total_market_cap, 3.5e11);
 }
+
+// The daily name says whether the stock was under risk warning (ST, *ST): the price limit of
+// that day depends on it. Stored per bar; a database of the previous klab (caps, no st column)
+// is read as unknown and gains the column with the next import; a file without names never
+// blanks a stored flag.
+TEST(Import, RiskWarningFlagFromTheDailyName) {
+  TempDir dir;
+  const std::string db = (dir / "k.db").string();
+  {
+    klab::sqlite::Database old(db, false);
+    old.exec("CREATE TABLE stock_kline_data (symbol VARCHAR(6) NOT NULL, trade_date DATE NOT NULL,"
+             " open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL,"
+             " pre_close DOUBLE NOT NULL DEFAULT 0, volume DOUBLE NOT NULL DEFAULT 0, amount DOUBLE NOT NULL"
+             " DEFAULT 0, adj_factor DOUBLE NOT NULL DEFAULT 1, float_market_cap DOUBLE NULL,"
+             " total_market_cap DOUBLE NULL, PRIMARY KEY (symbol, trade_date))");
+    old.exec("CREATE TABLE stock_basic_info (symbol VARCHAR(6) NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL"
+             " DEFAULT '', exchange VARCHAR(2) NOT NULL DEFAULT '', list_date DATE NULL, last_date DATE NULL,"
+             " price_adjustment VARCHAR(8) NOT NULL DEFAULT 'none')");
+    old.exec("INSERT INTO stock_kline_data VALUES ('600003', '2009-01-05', 3, 3, 3, 3, 3, 1, 1, 1, 1e9, 1e9)");
+    old.exec("INSERT INTO stock_basic_info VALUES ('600003', '东北高速', 'SH', '2009-01-05', '2009-01-05', 'none')");
+  }
+  auto before = source("sqlite", {{"path", db}})->load_bars("600003", "", "");
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].st, -1);
+  EXPECT_EQ(before[0].total_market_cap, 1e9);
+  klab::test::write_file(dir / "sh600003.csv",
+                         "数据由邢不行整理\n"
+                         "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+                         "sh600003,ST东北高,2009-01-06,3,3.15,3,3.15,3,100,300,1e9,1e9\n"
+                         "sh600003,*ST东北高,2009-01-07,3.15,3.15,3.0,3.0,3.15,100,300,1e9,1e9\n"
+                         "sh600003,东北高速,2009-01-08,3,3.1,3,3.1,3,100,300,1e9,1e9\n");
+  auto store = klab::open_kline_store("sqlite:" + db, "");
+  EXPECT_EQ(klab::import_kline_files(*store, {dir / "sh600003.csv"}).total.inserted, 3u);
+  auto bars = source("sqlite", {{"path", db}})->load_bars("600003", "", "");
+  ASSERT_EQ(bars.size(), 4u);
+  EXPECT_EQ(bars[0].st, -1);  // the old row: unknown
+  EXPECT_EQ(bars[1].st, 1);
+  EXPECT_EQ(bars[2].st, 1);
+  EXPECT_EQ(bars[3].st, 0);
+  // Tushare rows (no name) for the same days change prices only, never the flag.
+  klab::test::write_file(dir / "600003.SH.csv",
+                         "ts_code,trade_date,open,high,low,close,pre_close,change,pct_chg,vol,amount\n"
+                         "600003.SH,20090106,3,3.15,3,3.15,3,0.15,5,1,0.3\n");
+  klab::import_kline_files(*store, {dir / "600003.SH.csv"});
+  bars = source("sqlite", {{"path", db}})->load_bars("600003", "", "");
+  EXPECT_EQ(bars[1].st, 1);
+  // A second import of the same file changes nothing.
+  EXPECT_EQ(klab::import_kline_files(*store, {dir / "sh600003.csv"}).total.updated, 0u);
+}

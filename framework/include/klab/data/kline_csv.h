@@ -298,7 +298,11 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
     } else {
       row.symbol = default_symbol;
     }
-    if (c_name) row.name = fields[*c_name];
+    if (c_name) {
+      row.name = fields[*c_name];
+      // ST, *ST (and the S / N prefixes of share reform and relisting: SST, NST): risk warning.
+      row.bar.st = row.name.find("ST") != std::string::npos ? 1 : 0;
+    }
     row.bar.trade_date = normalize_date(fields[c_date]);
     if (row.bar.trade_date.empty()) {
       reject("bad date '" + fields[c_date] + "'");

@@ -101,7 +101,6 @@ inline DataError query_error(const Settings& s, const sql::SQLException& e) {
                    std::to_string(e.getErrorCode()) + ")");
 }
 
-// Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
 // Whether `table` of the connection's database has `column`.
 inline bool has_column(sql::Connection& connection, const std::string& table, const std::string& column) {
   std::unique_ptr<sql::PreparedStatement> q(connection.prepareStatement(
@@ -113,14 +112,24 @@ inline bool has_column(sql::Connection& connection, const std::string& table, co
   return rs->next() && rs->getInt(1) > 0;
 }
 
-// `has_caps`: whether stock_kline_data has the market-cap columns (a database written before them
-// is read without); -1 asks the server (a source that reads often asks once and passes it).
+// Which of schema::added_kline_columns() stock_kline_data has (bit i: column i).
+inline unsigned added_columns_present(sql::Connection& connection) {
+  unsigned present = 0;
+  const auto& columns = schema::added_kline_columns();
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (has_column(connection, "stock_kline_data", columns[i].first)) present |= 1u << i;
+  }
+  return present;
+}
+
+// Bars of `symbol` in [start, end] (empty = open), oldest first. `present`: the added columns the
+// table has; -1 asks the server (a source that reads often asks once and passes it). Columns it
+// lacks are read as unknown.
 inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings& s, const std::string& symbol,
-                                    const std::string& start, const std::string& end, int has_caps = -1) {
+                                    const std::string& start, const std::string& end, long present = -1) {
   try {
-    const bool caps = has_caps < 0 ? has_column(connection, "stock_kline_data", "total_market_cap") : has_caps == 1;
-    std::unique_ptr<sql::PreparedStatement> q(
-        connection.prepareStatement(caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps));
+    const unsigned have = present < 0 ? added_columns_present(connection) : static_cast<unsigned>(present);
+    std::unique_ptr<sql::PreparedStatement> q(connection.prepareStatement(schema::select_bars_sql(have)));
     q->setString(1, symbol);
     q->setString(2, start.empty() ? schema::kEarliestDate : start);
     q->setString(3, end.empty() ? schema::kLatestDate : end);
@@ -137,9 +146,11 @@ inline std::vector<Bar> select_bars(sql::Connection& connection, const Settings&
       b.volume = static_cast<double>(rs->getDouble(7));
       b.amount = static_cast<double>(rs->getDouble(8));
       b.adj_factor = static_cast<double>(rs->getDouble(9));
-      if (caps) {
-        b.float_market_cap = rs->isNull(10) ? b.float_market_cap : static_cast<double>(rs->getDouble(10));
-        b.total_market_cap = rs->isNull(11) ? b.total_market_cap : static_cast<double>(rs->getDouble(11));
+      unsigned at = 10;
+      for (std::size_t i = 0; i < schema::added_kline_columns().size(); ++i) {
+        if (!(have & (1u << i))) continue;
+        schema::set_added_column(b, i, rs->isNull(at) ? std::nan("") : static_cast<double>(rs->getDouble(at)));
+        ++at;
       }
       bars.push_back(std::move(b));
     }

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "klab/data_source.h"
+
 namespace klab::schema {
 
 inline const std::vector<std::string>& create_statements() {
@@ -36,35 +38,48 @@ inline const std::vector<std::string>& create_statements() {
       " adj_factor DOUBLE NOT NULL DEFAULT 1,"
       " float_market_cap DOUBLE NULL,"
       " total_market_cap DOUBLE NULL,"
+      " st DOUBLE NULL,"
       " PRIMARY KEY (symbol, trade_date)"
       ")",
   };
   return statements;
 }
 
-inline const char* kSelectBars =
-    "SELECT trade_date, open, high, low, close, pre_close, volume, amount, adj_factor,"
-    " float_market_cap, total_market_cap"
-    " FROM stock_kline_data WHERE symbol = ? AND trade_date >= ? AND trade_date <= ?"
-    " ORDER BY trade_date";
-// The same on a database written before the market-cap columns existed (caps read as unknown).
-inline const char* kSelectBarsWithoutCaps =
-    "SELECT trade_date, open, high, low, close, pre_close, volume, amount, adj_factor"
-    " FROM stock_kline_data WHERE symbol = ? AND trade_date >= ? AND trade_date <= ?"
-    " ORDER BY trade_date";
-
 // Columns added to stock_kline_data after its first release: a writer adds the missing ones
-// (ALTER TABLE stock_kline_data ADD COLUMN <name> <type>) before it writes.
+// (ALTER TABLE stock_kline_data ADD COLUMN <name> <type>) before it writes; a reader reads those
+// present (a database written by an older klab lacks them: read as unknown).
 inline const std::vector<std::pair<std::string, std::string>>& added_kline_columns() {
   static const std::vector<std::pair<std::string, std::string>> columns = {
-      {"float_market_cap", "DOUBLE NULL"}, {"total_market_cap", "DOUBLE NULL"}};
+      {"float_market_cap", "DOUBLE NULL"}, {"total_market_cap", "DOUBLE NULL"}, {"st", "DOUBLE NULL"}};
   return columns;
+}
+// Bit i: added_kline_columns()[i] exists in the table.
+inline unsigned all_added_columns() { return (1u << added_kline_columns().size()) - 1; }
+
+// Bars of one symbol in a date range, oldest first: the nine original columns, then the added
+// columns present in `present` (in added_kline_columns() order).
+inline std::string select_bars_sql(unsigned present) {
+  std::string sql = "SELECT trade_date, open, high, low, close, pre_close, volume, amount, adj_factor";
+  for (std::size_t i = 0; i < added_kline_columns().size(); ++i) {
+    if (present & (1u << i)) sql += ", " + added_kline_columns()[i].first;
+  }
+  return sql + " FROM stock_kline_data WHERE symbol = ? AND trade_date >= ? AND trade_date <= ? ORDER BY trade_date";
+}
+
+// Stores an added column's value (NaN: NULL) into the bar; `index` into added_kline_columns().
+inline void set_added_column(Bar& b, std::size_t index, double value) {
+  switch (index) {
+    case 0: b.float_market_cap = value; break;
+    case 1: b.total_market_cap = value; break;
+    case 2: b.st = value == value ? static_cast<int>(value) : -1; break;
+    default: break;
+  }
 }
 
 inline const char* kSelectSymbols =
     "SELECT symbol, name, exchange, list_date FROM stock_basic_info ORDER BY symbol";
 
-// Open ends of a date range, as bound to kSelectBars.
+// Open ends of a date range, as bound to select_bars_sql().
 inline const char* kEarliestDate = "1000-01-01";
 inline const char* kLatestDate = "9999-12-31";
 

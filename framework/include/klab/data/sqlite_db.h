@@ -113,7 +113,6 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-// Bars of `symbol` in [start, end] (empty = open), oldest first, through kSelectBars.
 // Whether `table` has `column` (databases written by an older klab lack the newer columns).
 inline bool has_column(Database& db, const std::string& table, const std::string& column) {
   Statement q(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
@@ -121,12 +120,23 @@ inline bool has_column(Database& db, const std::string& table, const std::string
   return q.step();
 }
 
-// `has_caps`: whether stock_kline_data has the market-cap columns (a database written before them
-// is read without); -1 asks the database (a source that reads often asks once and passes it).
+// Which of schema::added_kline_columns() stock_kline_data has (bit i: column i).
+inline unsigned added_columns_present(Database& db) {
+  unsigned present = 0;
+  const auto& columns = schema::added_kline_columns();
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (has_column(db, "stock_kline_data", columns[i].first)) present |= 1u << i;
+  }
+  return present;
+}
+
+// Bars of `symbol` in [start, end] (empty = open), oldest first. `present`: the added columns
+// the table has (added_columns_present); -1 asks the database (a source that reads often asks
+// once and passes it). Columns it lacks are read as unknown.
 inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, const std::string& start,
-                                    const std::string& end, int has_caps = -1) {
-  const bool caps = has_caps < 0 ? has_column(db, "stock_kline_data", "total_market_cap") : has_caps == 1;
-  Statement q(db, caps ? schema::kSelectBars : schema::kSelectBarsWithoutCaps);
+                                    const std::string& end, long present = -1) {
+  const unsigned have = present < 0 ? added_columns_present(db) : static_cast<unsigned>(present);
+  Statement q(db, schema::select_bars_sql(have));
   q.bind(1, symbol)
       .bind(2, start.empty() ? std::string(schema::kEarliestDate) : start)
       .bind(3, end.empty() ? std::string(schema::kLatestDate) : end);
@@ -142,9 +152,9 @@ inline std::vector<Bar> select_bars(Database& db, const std::string& symbol, con
     b.volume = q.number(6);
     b.amount = q.number(7);
     b.adj_factor = q.number(8);
-    if (caps) {
-      b.float_market_cap = q.number_or_nan(9);
-      b.total_market_cap = q.number_or_nan(10);
+    int at = 9;
+    for (std::size_t i = 0; i < schema::added_kline_columns().size(); ++i) {
+      if (have & (1u << i)) schema::set_added_column(b, i, q.number_or_nan(at++));
     }
     bars.push_back(std::move(b));
   }
