@@ -71,6 +71,15 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
         << " before; IR " << num(with, "information_ratio", 3) << ", max drawdown " << num(with, "max_drawdown", 4)
         << "); benchmark " << num(bt["benchmark"], "annualized_return", 4) << " a year\n";
   }
+  if (e.contains("baseline_signal")) {
+    const auto& b = e["baseline_signal"];
+    out << "  model-free " << b.value("name", "") << ": Rank IC " << num(b["cross_section"], "rank_ic_mean", 4);
+    if (b.contains("backtest")) {
+      out << ", excess return " << num(b["backtest"]["excess_return_with_cost"], "annualized_return", 4)
+          << " a year after costs";
+    }
+    out << "\n";
+  }
   if (e.value("metrics_on", "") == "scores") {
     out << "  the model predicts cross-sectional scores (target.normalize): pointwise errors are not shown\n";
     return;

@@ -27,6 +27,27 @@ YAML
   run=$(ls -d "$work/out_$1"/lstm_*/)
   grep -q "backtest: TopkDropout" "$run/logs/training.log" || { echo "FAIL: no backtest line in training.log"; exit 1; }
   /usr/bin/python3 "$src/tests/python/backtest_reference.py" "$2" "$run"
+  # The model-free 5-day reversal beside it: its daily IC from the database with pandas.
+  /usr/bin/python3 - "$2" "$run" <<'PY'
+import json, sqlite3, sys
+import numpy as np
+import pandas as pd
+db, run = sys.argv[1:3]
+with sqlite3.connect(db) as con:
+    bars = pd.read_sql_query("SELECT symbol, trade_date, close * adj_factor AS c FROM stock_kline_data ORDER BY symbol, trade_date", con)
+bars["rev"] = -(bars["c"] / bars.groupby("symbol")["c"].shift(5) - 1)
+pred = pd.read_csv(f"{run}/results/predictions.csv.gz", dtype={"symbol": str})
+m = pred.merge(bars, left_on=["symbol", "as_of"], right_on=["symbol", "trade_date"], how="left")
+ic = m.groupby("date").apply(lambda g: g["rev"].corr(g["label"])).dropna()
+rank_ic = m.groupby("date").apply(lambda g: g["rev"].rank().corr(g["label"].rank())).dropna()
+got = json.load(open(f"{run}/results/eval_results.json"))["baseline_signal"]
+assert got["name"] == "reversal_5d"
+for key, ref in (("ic_mean", ic.mean()), ("rank_ic_mean", rank_ic.mean())):
+    assert abs(got["cross_section"][key] - ref) < 1e-6, (key, got["cross_section"][key], ref)
+assert got["cross_section"]["days"] == len(ic), (got["cross_section"]["days"], len(ic))
+print(f"PASS reversal_5d: IC {ic.mean():.4f}, Rank IC {rank_ic.mean():.4f} over {len(ic)} days agree with pandas; "
+      f"its backtest: {got['backtest']['excess_return_with_cost']['annualized_return']:.4f} a year")
+PY
 }
 run_and_check sample "$work/kline.db" "  symbols: all" 2 1 2020-01-01 2021-01-01
 universe="$src/../shared/data/universe"

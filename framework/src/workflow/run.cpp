@@ -10,8 +10,6 @@
 
 #include "data/dataset.h"
 #include "data/window_batch.h"
-#include "eval/backtest.h"
-#include "eval/cross_section.h"
 #include "eval/metrics.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
@@ -23,6 +21,7 @@
 #include "runs/training_manager.h"
 #include "train/process_policy.h"
 #include "train/torch_loop.h"
+#include "workflow/evaluate_panel.h"
 
 namespace klab {
 
@@ -197,45 +196,6 @@ Predictions predict_test_set(Model& model, const Dataset& ds) {
   return predictions;
 }
 
-// Step 4b: the TopkDropout portfolio the test predictions buy (eval/backtest.h), on the raw bars
-// of every stock of the run; results/backtest.json and a summary for eval_results.json.
-nlohmann::json backtest_test_set(const ExperimentSpec& spec, const Dataset& ds, DataSource& source,
-                                 const Predictions& predictions, TrainingManager& manager) {
-  std::vector<Signal> signals;
-  std::string first_signal, last_target;
-  for (const auto& p : predictions) {
-    signals.push_back({p.as_of, p.symbol, p.predicted_return()});
-    if (first_signal.empty() || p.as_of < first_signal) first_signal = p.as_of;
-    last_target = std::max(last_target, p.date);
-  }
-  MarketBars bars;
-  std::string data_end;
-  for (const auto& series : ds.series()) {
-    // Open-ended: bars after the test period tell a delisting from the end of the data.
-    auto loaded = source.load_bars(series.symbol, first_signal, "");
-    if (loaded.empty()) continue;
-    data_end = std::max(data_end, loaded.back().trade_date);
-    bars.emplace(series.symbol, std::move(loaded));
-  }
-  const Universe* universe = ds.universe();
-  const UniverseTest members = [&](const std::string& symbol, const std::string& date) {
-    return universe == nullptr || universe->contains(symbol, date);
-  };
-  const BacktestResult result = run_backtest(signals, bars, members, last_target, data_end, spec.backtest_options);
-  manager.save_artifact("results/backtest.json", result.to_json());
-  const nlohmann::json summary = result.summary();
-  const auto& excess = summary["excess_return_with_cost"];
-  auto number = [](const nlohmann::json& v) { return v.is_number() ? files::log_number(v.get<double>()) : "null"; };
-  manager.save_training_log("backtest: TopkDropout top " + std::to_string(spec.backtest_options.topk) + " drop " +
-                            std::to_string(spec.backtest_options.n_drop) + " over " +
-                            std::to_string(result.days.size()) + " days; excess return with costs " +
-                            number(excess["annualized_return"]) + " a year (IR " +
-                            number(excess["information_ratio"]) + ", max drawdown " + number(excess["max_drawdown"]) +
-                            "), benchmark " + (universe ? "the run's universe" : "the run's stocks") +
-                            " equal-weighted (results/backtest.json)");
-  return summary;
-}
-
 // The whole run after its folder exists.
 RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, Model& model,
                   const RunOptions& options, bool resuming) {
@@ -279,19 +239,9 @@ RunResult execute(const ExperimentSpec& spec, TrainingManager& manager, DataSour
 
   // 5. out/
   write_predictions(manager.run_dir() / "results", predictions, spec.multi_symbol);
-  if (spec.multi_symbol) {
-    // How the run ranks stocks each day, from the predictions as written (anyone reading the
-    // file recomputes exactly these numbers: docs/EVALUATION.md).
-    const CrossSection cs = cross_section(read_predictions(manager.run_dir()));
-    eval["cross_section"] = cs.summary();
-    manager.save_artifact("results/ic.json", cs.daily_json());
-    if (spec.backtest) eval["backtest"] = backtest_test_set(spec, ds, source, predictions, manager);
-    if (!cs.days.empty()) {
-      manager.save_training_log("cross-section: IC " + files::log_number(eval["cross_section"]["ic_mean"].get<double>()) +
-                                ", Rank IC " + files::log_number(eval["cross_section"]["rank_ic_mean"].get<double>()) + " over " +
-                                std::to_string(cs.days.size()) + " test dates");
-    }
-  }
+  // Several symbols: how the run ranks stocks and what its portfolio earns, beside a model-free
+  // signal (workflow/evaluate_panel.h).
+  if (spec.multi_symbol) evaluate_panel(spec, ds, source, predictions, manager, eval);
   manager.save_trained_model(model, model_folder_config(spec, nlohmann::json::parse(model.config_json())),
                      training_arguments(spec, fit));
   manager.save_evaluation_results(eval);
