@@ -8,7 +8,7 @@ bash "$root/scripts/build.sh"
 build=${KLAB_BUILD_DIR:-$root/build}
 
 echo
-echo "== sample database (data/sample/kline.db) =="
+echo "== sample databases (data/sample/kline.db, data/sample/universe.db) =="
 bash "$root/scripts/make_sample_db.sh"
 
 echo
@@ -19,3 +19,7 @@ echo
 echo "== quickstart experiment (experiments/quickstart.yaml) =="
 cd "$root"
 "$build/bin/sweep" experiments/quickstart.yaml --progress
+
+echo
+echo "== one model over a universe, judged by its ranking and its portfolio (experiments/quickstart_universe.yaml) =="
+"$build/bin/sweep" experiments/quickstart_universe.yaml
