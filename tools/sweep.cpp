@@ -62,7 +62,9 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
         << num(cs, "icir", 3) << ")  Rank IC " << num(cs, "rank_ic_mean", 4) << " (ICIR " << num(cs, "rank_icir", 3)
         << ")\n";
   }
-  if (e.contains("backtest")) {
+  if (e.contains("backtest") && e["backtest"].contains("error")) {
+    out << "  backtest not run: " << e["backtest"]["error"].get<std::string>() << "\n";
+  } else if (e.contains("backtest")) {
     const auto& bt = e["backtest"];
     const auto& with = bt["excess_return_with_cost"];
     const auto& without = bt["excess_return_without_cost"];
@@ -74,7 +76,7 @@ void print_summary(const klab::RunResult& r, std::ostream& out) {
   if (e.contains("baseline_signal")) {
     const auto& b = e["baseline_signal"];
     out << "  model-free " << b.value("name", "") << ": Rank IC " << num(b["cross_section"], "rank_ic_mean", 4);
-    if (b.contains("backtest")) {
+    if (b.contains("backtest") && b["backtest"].contains("excess_return_with_cost")) {
       out << ", excess return " << num(b["backtest"]["excess_return_with_cost"], "annualized_return", 4)
           << " a year after costs";
     }

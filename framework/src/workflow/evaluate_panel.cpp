@@ -6,6 +6,7 @@
 
 #include "eval/backtest.h"
 #include "eval/cross_section.h"
+#include "klab/error.h"
 #include "runs/files.h"
 #include "runs/predictions_file.h"
 
@@ -67,34 +68,46 @@ void evaluate_panel(const ExperimentSpec& spec, const Dataset& ds, DataSource& s
                              {"cross_section", reversal_cs.summary()}};
 
   if (spec.backtest) {
-    std::vector<Signal> signals;
-    std::string first_signal, last_day;
-    for (const auto& p : predictions) {
-      signals.push_back({p.as_of, p.symbol, p.predicted_return()});
-      if (first_signal.empty() || p.as_of < first_signal) first_signal = p.as_of;
-      last_day = std::max(last_day, p.date);
+    // A test period too short to trade (one day) leaves the backtest out, said in the results
+    // and the log; it never fails a run whose model and predictions are complete.
+    try {
+      std::vector<Signal> signals;
+      std::string first_signal, last_day;
+      for (const auto& p : predictions) {
+        signals.push_back({p.as_of, p.symbol, p.predicted_return()});
+        if (first_signal.empty() || p.as_of < first_signal) first_signal = p.as_of;
+        last_day = std::max(last_day, p.date);
+      }
+      MarketBars bars;
+      std::string data_end;
+      for (const auto& s : ds.series()) {
+        // Open-ended: bars after the test period tell a delisting from the end of the data.
+        auto loaded = source.load_bars(s.symbol, first_signal, "");
+        if (loaded.empty()) continue;
+        data_end = std::max(data_end, loaded.back().trade_date);
+        bars.emplace(s.symbol, std::move(loaded));
+      }
+      const BacktestResult result = backtest(spec, ds, signals, bars, last_day, data_end);
+      manager.save_artifact("results/backtest.json", result.to_json());
+      eval["backtest"] = result.summary();
+      if (!reversal_signals.empty()) {
+        baseline["backtest"] = backtest(spec, ds, reversal_signals, bars, last_day, data_end).summary();
+      }
+      const auto& excess = eval["backtest"]["excess_return_with_cost"];
+      manager.save_training_log(
+          "backtest: TopkDropout top " + std::to_string(spec.backtest_options.topk) + " drop " +
+          std::to_string(spec.backtest_options.n_drop) + " over " + std::to_string(result.days.size()) +
+          " days; excess return with costs " + number(excess["annualized_return"]) + " a year (IR " +
+          number(excess["information_ratio"]) + ", max drawdown " + number(excess["max_drawdown"]) + "), benchmark " +
+          (ds.universe() ? "the run's universe" : "the run's stocks") + " equal-weighted (results/backtest.json); " +
+          "5-day reversal: " +
+          (baseline.contains("backtest") ? number(baseline["backtest"]["excess_return_with_cost"]["annualized_return"])
+                                         : std::string("null")) +
+          " a year");
+    } catch (const DataError& e) {
+      eval["backtest"] = {{"error", e.what()}};
+      manager.save_training_log(std::string("backtest: not run: ") + e.what());
     }
-    MarketBars bars;
-    std::string data_end;
-    for (const auto& s : ds.series()) {
-      // Open-ended: bars after the test period tell a delisting from the end of the data.
-      auto loaded = source.load_bars(s.symbol, first_signal, "");
-      if (loaded.empty()) continue;
-      data_end = std::max(data_end, loaded.back().trade_date);
-      bars.emplace(s.symbol, std::move(loaded));
-    }
-    const BacktestResult result = backtest(spec, ds, signals, bars, last_day, data_end);
-    manager.save_artifact("results/backtest.json", result.to_json());
-    eval["backtest"] = result.summary();
-    baseline["backtest"] = backtest(spec, ds, reversal_signals, bars, last_day, data_end).summary();
-    const auto& excess = eval["backtest"]["excess_return_with_cost"];
-    manager.save_training_log(
-        "backtest: TopkDropout top " + std::to_string(spec.backtest_options.topk) + " drop " +
-        std::to_string(spec.backtest_options.n_drop) + " over " + std::to_string(result.days.size()) +
-        " days; excess return with costs " + number(excess["annualized_return"]) + " a year (IR " +
-        number(excess["information_ratio"]) + ", max drawdown " + number(excess["max_drawdown"]) + "), benchmark " +
-        (ds.universe() ? "the run's universe" : "the run's stocks") + " equal-weighted (results/backtest.json); " +
-        "5-day reversal: " + number(baseline["backtest"]["excess_return_with_cost"]["annualized_return"]) + " a year");
   }
   eval["baseline_signal"] = baseline;
 }

@@ -200,3 +200,14 @@ TEST(Backtest, QlibRiskConvention) {
   EXPECT_NEAR(j["information_ratio"].get<double>(), mean / sd * std::sqrt(238.0), 1e-12);
   EXPECT_NEAR(j["max_drawdown"].get<double>(), -0.02, 1e-15);  // cumsum 0.01, -0.01, 0.02, 0.01
 }
+
+// Nothing to trade: no finite score, or one trading day only.
+TEST(Backtest, NothingToTradeIsAnError) {
+  klab::MarketBars m;
+  m["600001"] = {bar("2021-01-04", 10, 10), bar("2021-01-05", 10, 10)};
+  EXPECT_THROW(klab::run_backtest({{"2021-01-04", "600001", std::nan("")}}, m, kAll, "2021-01-05", "2021-01-05",
+                                  no_costs(1, 1)),
+               klab::DataError);
+  EXPECT_THROW(klab::run_backtest({{"2021-01-05", "600001", 1.0}}, m, kAll, "2021-01-05", "2021-01-05", no_costs(1, 1)),
+               klab::DataError);
+}
