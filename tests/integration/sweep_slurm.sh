@@ -46,6 +46,13 @@ rows = open(record + "/leaderboard.csv").read().strip().splitlines()
 assert len(rows) == 5, rows
 print("PASS: 4 trials ran as Slurm array tasks on", {s["host"] for s in statuses})
 PY
-"$build/bin/list_runs" --output-dir "$work/out" --sweep "$record" | tail -n 1 | grep -q "4 run(s)"
-# The scheduler itself knew the job.
-scontrol show job "$job" | grep -q "JobState=COMPLETED"
+listed=$("$build/bin/list_runs" --output-dir "$work/out" --sweep "$record")
+echo "$listed" | tail -n 1 | grep -q "4 run(s)" || { echo "FAIL: list_runs --sweep:"; echo "$listed"; exit 1; }
+# The scheduler itself knew the job: every array task COMPLETED. A task passes through
+# COMPLETING after its last step (slurmctld's epilog, slow on a loaded machine): wait for that.
+states=""
+for _ in $(seq 1 60); do
+  states=$(scontrol show job "$job" | grep -o "JobState=[A-Z_]*" | sort -u | tr '\n' ' ')
+  case "$states" in *COMPLETING*|*RUNNING*|*PENDING*|"") sleep 1 ;; *) break ;; esac
+done
+[ "$states" = "JobState=COMPLETED " ] || { echo "FAIL: Slurm says $states for job $job"; scontrol show job "$job"; exit 1; }
