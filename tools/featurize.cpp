@@ -50,7 +50,7 @@ int run(int argc, char** argv) {
       ("adjust", po::value<std::string>()->default_value("backward"),
        "backward (causal) | forward (rescaled by the last day's factor: look-ahead) | none")
       ("features", po::value<std::string>()->default_value("default"),
-       "a set (default, basic, ohlcv, alpha158, alpha158_20) or a comma-separated list of names")
+       ("a set (" + klab::feature_set_list() + ") or a comma-separated list of names").c_str())
       ("out,o", po::value<std::string>(), "output CSV file (default: stdout)")
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder");
   po::variables_map vm;

@@ -338,7 +338,7 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
       throw ConfigError(where(file, features) + ": " + e.what());
     }
   } else {
-    top.fail(features, "features", "expected a set name (default, basic, ohlcv, alpha158, alpha158_20, alpha360) or a list of names");
+    top.fail(features, "features", "expected a set name (" + feature_set_list() + ") or a list of names");
   }
   if (top.has("target")) {
     Section target = top.child("target");

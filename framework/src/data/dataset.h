@@ -50,7 +50,10 @@ struct DatasetSpec {
   // median or mean), counted.
   bool fill_nan = false;
   // Rows from a window's last input row to its target row.
-  std::size_t target_offset() const { return horizon + (target_kind == "next_return" ? 1 : 0); }
+  std::size_t target_offset() const { return target_offset_of(target_kind, horizon); }
+  static std::size_t target_offset_of(const std::string& kind, std::size_t horizon) {
+    return horizon + (kind == "next_return" ? 1 : 0);
+  }
   static bool is_price_target(const std::string& kind, const std::string& normalize) {
     return kind != "next_return" && normalize == "none";
   }

@@ -204,6 +204,12 @@ const std::vector<std::string>& feature_set_names() {
   return names;
 }
 
+std::string feature_set_list() {
+  std::string list;
+  for (const auto& name : feature_set_names()) list += (list.empty() ? "" : ", ") + name;
+  return list;
+}
+
 std::vector<std::string> feature_set(const std::string& name) {
   if (name == "default") return default_feature_names();
   if (name == "ohlcv") return {"open", "high", "low", "close", "volume"};
@@ -215,7 +221,7 @@ std::vector<std::string> feature_set(const std::string& name) {
   if (name == "alpha158_20") return alpha158::selection20();
   if (name == "alpha360") return alpha360_columns();
   throw ConfigError("features: unknown feature set \"" + name +
-                    "\" (expected default, basic, ohlcv, alpha158, alpha158_20, alpha360 or a list of feature names)");
+                    "\" (expected " + feature_set_list() + " or a list of feature names)");
 }
 
 void validate_feature_names(const std::vector<std::string>& names, const std::string& key) {
@@ -359,17 +365,15 @@ FeatureFrame compute_features(const std::vector<Bar>& bars, const std::vector<st
   bool any_default = false;
   for (std::size_t j = 0; j < F; ++j) {
     const auto where = locate(names[j]);
-    if (where.group != Location::kAlpha360) continue;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Bar& b = bars[i];
-      const double values[] = {b.close, b.open, b.high, b.low,
-                               b.volume > 0 && b.amount > 0 ? b.amount / b.volume : kNaN, b.volume};
-      frame.values[i * F + j] = values[where.index];
-    }
-  }
-  for (std::size_t j = 0; j < F; ++j) {
-    const auto where = locate(names[j]);
     if (where.group == Location::kNone) throw ConfigError("features: unknown feature '" + names[j] + "'");
+    if (where.group == Location::kAlpha360) {
+      // The day's own value: CLOSE, OPEN, HIGH, LOW, VWAP, VOLUME (divided per window later).
+      for (std::size_t i = 0; i < n; ++i) {
+        const Bar& b = bars[i];
+        const double day[] = {b.close, b.open, b.high, b.low, alpha158::vwap(b), b.volume};
+        frame.values[i * F + j] = day[where.index];
+      }
+    }
     any_default = any_default || where.group == Location::kDefault;
     if (where.group == Location::kAlpha158) {
       alpha_index.push_back(where.index);

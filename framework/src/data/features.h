@@ -36,6 +36,7 @@ const std::vector<std::string>& default_feature_names();
 // seq_length 60, Qlib's Alpha360). Throws ConfigError for an unknown set name.
 std::vector<std::string> feature_set(const std::string& name);
 const std::vector<std::string>& feature_set_names();
+std::string feature_set_list();  // "default, basic, ..." for messages
 
 // Checks an explicit list: every name must be known and appear once. Throws ConfigError naming
 // the first bad entry and listing the known names.

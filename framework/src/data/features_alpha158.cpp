@@ -165,6 +165,8 @@ const std::vector<std::string>& names() {
   return all;
 }
 
+double vwap(const Bar& bar) { return bar.volume > 0 && bar.amount > 0 ? bar.amount / bar.volume : kNaN; }
+
 const std::vector<std::string>& selection20() {
   static const std::vector<std::string> selected = {
       "RESI5", "WVMA5",  "RSQR5",  "KLEN",   "RSQR10", "CORR5", "CORD5",  "CORR10", "ROC60",  "RESI10",
@@ -193,8 +195,7 @@ void compute(const std::vector<Bar>& bars, const std::vector<std::size_t>& wante
     l[i] = bars[i].low;
     c[i] = bars[i].close;
     v[i] = bars[i].volume;
-    // Volume-weighted price of the day: amount / (adjusted) volume; undefined without a trade.
-    const double vwap = bars[i].volume > 0 && bars[i].amount > 0 ? bars[i].amount / bars[i].volume : kNaN;
+    const double day_vwap = vwap(bars[i]);
     const double range = h[i] - l[i] + kEps;
     const double values_fixed[kFixed] = {
         (c[i] - o[i]) / o[i],
@@ -209,7 +210,7 @@ void compute(const std::vector<Bar>& bars, const std::vector<std::size_t>& wante
         o[i] / c[i],
         h[i] / c[i],
         l[i] / c[i],
-        vwap / c[i]};
+        day_vwap / c[i]};
     for (std::size_t k = 0; k < kFixed; ++k) out.put(k, i, values_fixed[k]);
   }
 

@@ -21,6 +21,10 @@ namespace klab::alpha158 {
 // The 158 names in Qlib's order: KMID ... KSFT2, OPEN0, HIGH0, LOW0, VWAP0, ROC5 ... VSUMD60.
 const std::vector<std::string>& names();
 
+// The day's volume-weighted price in the bar's adjustment: amount / volume (amounts are CNY and
+// not adjusted, volumes are), NaN without a trade. Alpha158's VWAP0 and Alpha360's VWAP.
+double vwap(const Bar& bar);
+
 // Qlib's benchmark LSTM/GRU selection of 20 Alpha158 features (FilterCol in its configs).
 const std::vector<std::string>& selection20();
 

@@ -1,7 +1,6 @@
 #include "data/kline_store.h"
 
 #include <algorithm>
-#include <cmath>
 #include <regex>
 
 #include <cppconn/prepared_statement.h>
@@ -18,27 +17,42 @@ namespace klab {
 
 namespace {
 
-constexpr const char* kInsertBar =
-    "INSERT INTO stock_kline_data (symbol, trade_date, open, high, low, close, pre_close, volume,"
-    " amount, adj_factor, float_market_cap, total_market_cap, st) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* kUpdateBar =
-    "UPDATE stock_kline_data SET open = ?, high = ?, low = ?, close = ?, pre_close = ?,"
-    " volume = ?, amount = ?, adj_factor = ?, float_market_cap = ?, total_market_cap = ?, st = ?"
-    " WHERE symbol = ? AND trade_date = ?";
+// The value columns of stock_kline_data, in the order bar_values() gives them: the original
+// eight, then schema::added_kline_columns(). Both statements are built from this one list.
+const std::vector<std::string>& bar_columns() {
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> c = {"open", "high", "low", "close", "pre_close", "volume", "amount", "adj_factor"};
+    for (const auto& added : schema::added_kline_columns()) c.push_back(added.first);
+    return c;
+  }();
+  return columns;
+}
 
-// kInsertBar for `rows` rows at once (MySQL: a multi-row VALUES list).
+// A bar's numbers in the order of bar_columns() (NaN is NULL).
+std::vector<double> bar_values(const Bar& b) {
+  std::vector<double> v = {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor};
+  for (std::size_t i = 0; i < schema::added_kline_columns().size(); ++i) v.push_back(schema::added_column(b, i));
+  return v;
+}
+
+// INSERT of `rows` bars at once (MySQL: a multi-row VALUES list): symbol, trade_date, values.
 constexpr std::size_t kInsertBatch = 500;
 std::string insert_statement(std::size_t rows) {
-  std::string sql = kInsertBar;
-  for (std::size_t r = 1; r < rows; ++r) sql += ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  std::string sql = "INSERT INTO stock_kline_data (symbol, trade_date", row = "(?, ?";
+  for (const auto& c : bar_columns()) {
+    sql += ", " + c;
+    row += ", ?";
+  }
+  sql += ") VALUES " + row + ")";
+  for (std::size_t r = 1; r < rows; ++r) sql += ", " + row + ")";
   return sql;
 }
 
-// A bar's numbers in the order both statements bind them (the added columns last; NaN is NULL).
-constexpr unsigned kBarValues = 11;
-std::vector<double> bar_values(const Bar& b) {
-  return {b.open, b.high, b.low, b.close, b.pre_close, b.volume, b.amount, b.adj_factor, b.float_market_cap,
-          b.total_market_cap, b.st < 0 ? std::nan("") : static_cast<double>(b.st)};
+// UPDATE of one bar: its values, then symbol and trade_date.
+std::string update_statement() {
+  std::string sql = "UPDATE stock_kline_data SET ";
+  for (const auto& c : bar_columns()) sql += (c == bar_columns().front() ? "" : ", ") + c + " = ?";
+  return sql + " WHERE symbol = ? AND trade_date = ?";
 }
 
 class SqliteStore : public KlineStore {
@@ -71,14 +85,14 @@ class SqliteStore : public KlineStore {
              const std::vector<Bar>& updates) override {
     db_.exec("BEGIN IMMEDIATE");
     try {
-      sqlite::Statement insert(db_, kInsertBar);
+      sqlite::Statement insert(db_, insert_statement(1));
       for (const auto& b : inserts) {
         insert.bind(1, info.symbol).bind(2, b.trade_date);
         const auto values = bar_values(b);
         for (std::size_t i = 0; i < values.size(); ++i) insert.bind_or_null(static_cast<int>(3 + i), values[i]);
         insert.run();
       }
-      sqlite::Statement update(db_, kUpdateBar);
+      sqlite::Statement update(db_, update_statement());
       for (const auto& b : updates) {
         const auto values = bar_values(b);
         for (std::size_t i = 0; i < values.size(); ++i) update.bind_or_null(static_cast<int>(1 + i), values[i]);
@@ -171,18 +185,19 @@ class MysqlStore : public KlineStore {
         }
         for (std::size_t r = 0; r < rows; ++r) {
           const Bar& b = inserts[first + r];
-          const unsigned base = static_cast<unsigned>(r * (2 + kBarValues));
+          const unsigned base = static_cast<unsigned>(r * (2 + bar_columns().size()));
           batch->setString(base + 1, info.symbol);
           batch->setString(base + 2, b.trade_date);
           bind(*batch, base + 3, b);
         }
         batch->executeUpdate();
       }
-      std::unique_ptr<sql::PreparedStatement> update(connection_->prepareStatement(kUpdateBar));
+      std::unique_ptr<sql::PreparedStatement> update(connection_->prepareStatement(update_statement()));
       for (const auto& b : updates) {
         bind(*update, 1, b);
-        update->setString(kBarValues + 1, info.symbol);
-        update->setString(kBarValues + 2, b.trade_date);
+        const auto n = static_cast<unsigned>(bar_columns().size());
+        update->setString(n + 1, info.symbol);
+        update->setString(n + 2, b.trade_date);
         update->executeUpdate();
       }
       std::unique_ptr<sql::PreparedStatement> upsert(connection_->prepareStatement(

@@ -7,6 +7,7 @@
 
 #include "klab/data/price_limits.h"
 #include "klab/error.h"
+#include "klab/stats.h"
 
 namespace klab {
 
@@ -57,12 +58,6 @@ void rank(std::vector<std::string>& symbols, const std::map<std::string, double>
     if (!nx && x != y) return x > y;
     return a < b;
   });
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? kNaN : s / static_cast<double>(v.size());
 }
 
 }  // namespace
@@ -284,10 +279,7 @@ BacktestResult run_backtest(const std::vector<Signal>& signals, const MarketBars
 }
 
 nlohmann::json qlib_risk(const std::vector<double>& r) {
-  const double m = mean(r);
-  double ss = 0;
-  for (double x : r) ss += (x - m) * (x - m);
-  const double sd = r.size() > 1 ? std::sqrt(ss / static_cast<double>(r.size() - 1)) : kNaN;
+  const auto [m, sd] = mean_std(r);
   // Qlib: (cumsum - cummax(cumsum)).min(); the running peak starts at the first day's sum.
   double cum = 0, peak = -std::numeric_limits<double>::infinity(), drawdown = 0;
   for (double x : r) {

@@ -3,46 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 
 #include "klab/error.h"
 
 namespace klab {
-
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  const std::size_t n = a.size();
-  if (n < 2 || b.size() != n) return std::nan("");
-  double ma = 0, mb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= static_cast<double>(n);
-  mb /= static_cast<double>(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  if (saa <= 0 || sbb <= 0) return std::nan("");
-  return sab / std::sqrt(saa * sbb);
-}
-
-std::vector<double> average_ranks(const std::vector<double>& x) {
-  std::vector<std::size_t> order(x.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return x[i] < x[j]; });
-  std::vector<double> ranks(x.size());
-  for (std::size_t start = 0; start < order.size();) {
-    std::size_t end = start + 1;
-    while (end < order.size() && x[order[end]] == x[order[start]]) ++end;
-    const double rank = (static_cast<double>(start + 1) + static_cast<double>(end)) / 2.0;  // mean of start+1 .. end
-    for (std::size_t k = start; k < end; ++k) ranks[order[k]] = rank;
-    start = end;
-  }
-  return ranks;
-}
 
 CrossSection cross_section(const Predictions& predictions) {
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by_date;
@@ -70,15 +34,9 @@ namespace {
 // mean, std (ddof 1), mean / std and the share above zero of a daily series.
 nlohmann::json describe(const std::vector<double>& x, const std::string& name) {
   const double n = static_cast<double>(x.size());
-  double mean = 0, positive = 0;
-  for (double v : x) {
-    mean += v;
-    positive += v > 0 ? 1 : 0;
-  }
-  mean /= n;
-  double ss = 0;
-  for (double v : x) ss += (v - mean) * (v - mean);
-  const double std = x.size() > 1 ? std::sqrt(ss / (n - 1)) : std::nan("");
+  double positive = 0;
+  for (double v : x) positive += v > 0 ? 1 : 0;
+  const auto [mean, std] = mean_std(x);
   auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{name + "_mean", number(mean)},
           {name + "_std", number(std)},

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/predictions.h"
+#include "klab/stats.h"  // pearson, average_ranks
 
 namespace klab {
 
@@ -33,11 +34,6 @@ struct CrossSection {
   // results/ic.json: {"days": [{date, stocks, ic, rank_ic}, ...]}.
   nlohmann::json daily_json() const;
 };
-
-// Pearson correlation; NaN when either side has no spread or fewer than 2 values.
-double pearson(const std::vector<double>& a, const std::vector<double>& b);
-// 1-based ranks, ties getting the average of the ranks they span.
-std::vector<double> average_ranks(const std::vector<double>& x);
 
 // Every prediction must be labelled (TrainError naming the first that is not).
 CrossSection cross_section(const Predictions& predictions);

@@ -152,10 +152,12 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
   // Whether the window ending at row r is one the model can be given: the training data's
   // rules (data/windows.h), through r itself (the target is the future).
   const WindowRules rules(frame.dates, frame.values.data(), F, spec_.max_gap_days, scaler_.fill_nan);
-  const std::size_t offset = spec_.dataset_spec({}).target_offset();
+  const std::size_t offset = DatasetSpec::target_offset_of(spec_.target_kind, spec_.horizon);
   const bool price = DatasetSpec::is_price_target(spec_.target_kind, spec_.target_normalize);
-  std::vector<double> closes;
-  for (const auto& b : adjusted) closes.push_back(b.close);
+  std::vector<double> closes;  // for the label of a target that is not a price
+  if (!price) {
+    for (const auto& b : adjusted) closes.push_back(b.close);
+  }
   auto check_window = [&](std::size_t r) {
     if (r + 1 < warmup + seq) {
       throw InsufficientHistoryError("symbol " + symbol + ": " + std::to_string(r + 1) + " bars up to " +
@@ -261,7 +263,7 @@ Prediction PredictionEngine::predict(const std::string& symbol, const std::strin
     // As of a past date: the day predicted is the real trading day `horizon` bars later, if the
     // data has it (the prediction itself used nothing after `date`).
     const auto later = source().load_bars(code, add_weekdays(prediction.as_of, 1), add_weekdays(prediction.as_of, 60));
-    const std::size_t offset = spec_.dataset_spec({}).target_offset();
+    const std::size_t offset = DatasetSpec::target_offset_of(spec_.target_kind, spec_.horizon);
     if (later.size() >= offset) {
       prediction.date = later[offset - 1].trade_date;
       prediction.date_estimated = false;

@@ -7,6 +7,7 @@
 // Chinese security names survive a server with latin1 defaults.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,16 @@ inline std::string select_bars_sql(unsigned present) {
     if (present & (1u << i)) sql += ", " + added_kline_columns()[i].first;
   }
   return sql + " FROM stock_kline_data WHERE symbol = ? AND trade_date >= ? AND trade_date <= ? ORDER BY trade_date";
+}
+
+// An added column's value of the bar as stored (NaN: NULL); `index` into added_kline_columns().
+inline double added_column(const Bar& b, std::size_t index) {
+  switch (index) {
+    case 0: return b.float_market_cap;
+    case 1: return b.total_market_cap;
+    case 2: return b.st < 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(b.st);
+    default: return std::numeric_limits<double>::quiet_NaN();
+  }
 }
 
 // Stores an added column's value (NaN: NULL) into the bar; `index` into added_kline_columns().
