@@ -24,6 +24,7 @@
 #include "sweep/sweep_spec.h"
 #include "train/process_policy.h"
 #include "workflow/run.h"
+#include "sweep/walk_forward.h"
 
 namespace po = boost::program_options;
 
@@ -140,11 +141,17 @@ int run(int argc, char** argv) {
   sweep_options.wait = !vm.count("no-wait");
   sweep_options.progress = vm.count("quiet") ? nullptr : &std::cout;
   if (vm.count("output-dir")) sweep_options.output_dir_override = out_dir;
-  auto finish_sweep = [&](const klab::SweepOutcome& outcome) {
+  auto finish_sweep = [&](klab::SweepOutcome outcome) {
     if (!outcome.slurm_job.empty() && !sweep_options.wait) {
       std::cout << "Slurm job " << outcome.slurm_job << " submitted; when it has finished: sweep --collect "
                 << outcome.record_dir.string() << "\n";
       return klab::cli::kExitOk;
+    }
+    // Walk-forward: the groups whose segments have all completed, combined out of sample.
+    if (klab::combine_walk_forward(outcome.record_dir, registry, &std::cout) > 0) {
+      const std::string job = outcome.slurm_job;
+      outcome = klab::collect_sweep(outcome.record_dir);
+      outcome.slurm_job = job;
     }
     klab::print_leaderboard(outcome, std::cout);
     if (outcome.interrupted > 0) return 130;
@@ -160,7 +167,7 @@ int run(int argc, char** argv) {
   }
   if (vm.count("experiment")) {
     auto plan = klab::plan_sweep(vm["experiment"].as<std::string>(), registry, klab::symbols_of_source(registry));
-    if (plan.has_sweep_section || vm.count("workers") || vm.count("executor")) {
+    if (plan.has_sweep_section || plan.walk_forward || vm.count("workers") || vm.count("executor")) {
       return finish_sweep(klab::run_sweep(plan, sweep_options));
     }
   }

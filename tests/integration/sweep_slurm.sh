@@ -56,3 +56,36 @@ for _ in $(seq 1 60); do
   case "$states" in *COMPLETING*|*RUNNING*|*PENDING*|"") sleep 1 ;; *) break ;; esac
 done
 [ "$states" = "JobState=COMPLETED " ] || { echo "FAIL: Slurm says $states for job $job"; scontrol show job "$job"; exit 1; }
+
+# Walk-forward segments are trials like any other: two half-year segments as a Slurm array, then
+# their combined out-of-sample record.
+cat > "$work/wf.yaml" <<YAML
+name: slurm_wf
+data: {source: sqlite, options: {path: $work/kline.db}, symbols: all, start_date: 2017-01-01, end_date: 2021-12-31,
+       split: {val_start: 2020-01-01, test_start: 2021-01-01}}
+features: basic
+target: {kind: next_return, normalize: cs_rank}
+model: {type: gru, hidden_size: 8, num_layers: 1}
+train: {seq_length: 10, epochs: 2, batch_size: 64, patience: 0}
+evaluation:
+  backtest: {topk: 2, n_drop: 1}
+  rolling: {train_years: 2, valid_years: 1, test_months: 6}
+sweep:
+  executor: slurm
+  slurm: {cpus_per_task: 1, time_limit: "00:10:00"}
+output_dir: $work/out
+YAML
+"$build/bin/sweep" "$work/wf.yaml" | tee "$work/wf.log"
+wf_record=$(ls -d "$work"/out/.sweeps/slurm_wf_*/)
+grep -q "#SBATCH --array=0,1" "$wf_record/slurm/sweep.sbatch"
+grep -q "wf-0000: 2 segments" "$work/wf.log"
+python3 - "$wf_record" <<'PY'
+import json, sys
+record = sys.argv[1]
+status = json.load(open(record + "/walk_forward/wf-0000/status.json"))
+assert status["status"] == "completed" and status["trials"] == [0, 1], status
+for i in (0, 1):
+    s = json.load(open(f"{record}/trials/trial-{i:04d}.status.json"))
+    assert s["status"] == "completed" and s.get("host"), s
+print("PASS: walk-forward segments ran as Slurm array tasks and were combined,", status["eval"]["cross_section"]["days"], "days")
+PY

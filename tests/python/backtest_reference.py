@@ -1,7 +1,7 @@
 """The TopkDropout backtest as docs/EVALUATION.md states it, written from that page alone, and
 compared with a run's results/backtest.json.
 
-Usage: backtest_reference.py KLINE_DB RUN_DIR
+Usage: backtest_reference.py KLINE_DB RUN_DIR (or a walk-forward record: walk_forward/wf-NNNN)
 
 Reads the run's predictions (results/predictions.csv.gz: signal day = as_of, score = prediction),
 its universe (universe.json, when the run has one) and its backtest options, the raw bars of the
@@ -58,7 +58,9 @@ def main():
         rebalances = [(r["date"], set(r["members"])) for r in u["rebalances"]]
     # The run's stocks: those it used (the symbols asked for, or what `all` meant, less the ones
     # skipped for too little data).
-    meta = json.load(open(os.path.join(run, "metadata.json")))
+    # (A walk-forward's combined record has no metadata.json: its data.json says the same.)
+    meta_file = os.path.join(run, "metadata.json")
+    meta = json.load(open(meta_file if os.path.exists(meta_file) else os.path.join(run, "data.json")))
     asked = meta.get("stock_symbols") or json.load(open(os.path.join(run, "experiment.json")))["data"]["symbols"]
     skipped = {s["symbol"] for s in meta.get("skipped_symbols", [])}
     run_symbols = sorted(set(asked) - skipped)

@@ -370,6 +370,25 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
         throw ConfigError(where(file, backtest) + ": " + e.what());
       }
     }
+    if (evaluation.has("rolling")) {
+      Section rolling = evaluation.child("rolling");
+      for (const char* key : {"train_years", "valid_years", "test_months"}) {
+        if (!rolling.has(key)) rolling.fail(rolling.node(), "", std::string("missing ") + key);
+      }
+      spec.rolling.train_years = static_cast<int>(rolling.integer("train_years", 0, 1));
+      spec.rolling.valid_years = static_cast<int>(rolling.integer("valid_years", 0, 1));
+      spec.rolling.test_months = static_cast<int>(rolling.integer("test_months", 0, 1));
+      spec.rolling.warmup_months = static_cast<int>(rolling.integer("warmup_months", 0, 0));
+      rolling.finish();
+      // Segments are cut from the first test date to the last date, over the stocks of a panel.
+      if (!spec.multi_symbol) {
+        rolling.fail(rolling.node(), "", "needs several symbols (data.symbols: a list or all, judged by IC and backtest)");
+      }
+      if (spec.split.test_start.empty() || spec.end_date.empty()) {
+        rolling.fail(rolling.node(), "", "needs data.split.test_start (the first test segment) and data.end_date");
+      }
+      rolling_segments(spec.rolling, spec.split.test_start, spec.end_date);  // at least one
+    }
     evaluation.finish();
   }
 
@@ -451,6 +470,8 @@ nlohmann::json ExperimentSpec::to_json() const {
   }
   nlohmann::json model = model_params;
   model["type"] = model_type;
+  nlohmann::json evaluation = {{"backtest", backtest ? backtest_options.to_json() : nlohmann::json(false)}};
+  if (rolling.enabled()) evaluation["rolling"] = rolling.to_json();
   return {{"name", name},
           {"data", data},
           {"features", features_name == "custom" ? nlohmann::json(features) : nlohmann::json(features_name)},
@@ -469,7 +490,7 @@ nlohmann::json ExperimentSpec::to_json() const {
             {"patience", t.patience}, {"checkpoint_interval", t.checkpoint_interval},
             {"seed", t.seed}, {"threads", t.threads}}},
           {"output_dir", output_dir},
-          {"evaluation", {{"backtest", backtest ? backtest_options.to_json() : nlohmann::json(false)}}}};
+          {"evaluation", evaluation}};
 }
 
 ExperimentSpec ExperimentSpec::from_json(const nlohmann::json& j, const std::string& file) {

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/rolling.h"
 #include "data/dataset.h"
 #include "eval/backtest.h"
 
@@ -69,6 +70,8 @@ struct ExperimentSpec {
   // `false` turns it off.
   bool backtest = true;
   BacktestOptions backtest_options;
+  // evaluation.rolling: walk-forward segments (config/rolling.h); `sweep` expands them into trials.
+  RollingSpec rolling;
   bool fill_nan = false;                  // data.fill_nan
   std::string model_type = "lstm";
   nlohmann::json model_params = nlohmann::json::object();  // passed to the plugin as is

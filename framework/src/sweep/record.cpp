@@ -98,6 +98,23 @@ std::string describe_params(const nlohmann::json& params, std::uint64_t seed, bo
   return out;
 }
 
+std::string walk_forward_name(std::size_t group) {
+  std::ostringstream s;
+  s << "wf-" << std::setw(4) << std::setfill('0') << group;
+  return s.str();
+}
+fs::path walk_forward_dir(const fs::path& record, std::size_t group) {
+  return record / "walk_forward" / walk_forward_name(group);
+}
+
+nlohmann::json read_walk_forward_status(const fs::path& record, std::size_t group) {
+  try {
+    return files::read_json(walk_forward_dir(record, group) / "status.json");
+  } catch (const Error&) {
+    return {{"group", group}, {"status", "pending"}};
+  }
+}
+
 nlohmann::json read_trial_status(const fs::path& record, std::size_t i) {
   try {
     return files::read_json(trial_status_file(record, i));
@@ -142,6 +159,10 @@ fs::path create_sweep_record(const SweepPlan& plan, const fs::path& out, const s
                             {"mem", plan.slurm.mem},
                             {"extra_args", plan.slurm.extra_args}}},
                           {"trials", nlohmann::json::array()}};
+  if (plan.walk_forward) {  // trials are segments; each (point, seed) group makes one combined record
+    sweep["walk_forward"] = true;
+    sweep["rolling"] = plan.rolling;
+  }
   for (const auto& t : plan.trials) {
     nlohmann::json experiment = t.experiment;
     experiment["output_dir"] = out.string();
@@ -152,6 +173,10 @@ fs::path create_sweep_record(const SweepPlan& plan, const fs::path& out, const s
     files::write_json(trial_experiment_file(record, t.index), experiment);
     sweep["trials"].push_back({{"index", t.index}, {"params", t.params}, {"seed", t.seed}, {"point", t.point_key},
                                {"threads", t.spec.train.threads}, {"experiment", trial_name(t.index) + ".json"}});
+    if (plan.walk_forward) {
+      sweep["trials"].back()["segment"] = t.segment;
+      sweep["trials"].back()["group"] = t.group;
+    }
     write_trial_status(record, t.index, {{"index", t.index}, {"status", "pending"}});
   }
   files::write_json(record / "sweep.json", sweep);
@@ -177,7 +202,12 @@ void print_trial_line(std::ostream* out, const fs::path& record, const nlohmann:
   } else if (s.contains("error")) {
     *out << s["error"].get<std::string>().substr(0, 120);
   }
-  *out << "  " << describe_params(t["params"], t.value("seed", 0), true) << "  (" << std::fixed
+  *out << "  " << describe_params(t["params"], t.value("seed", 0), true);
+  if (t.contains("segment") && t["segment"].is_object()) {
+    *out << " segment " << t["segment"].value("index", 0) << " (test "
+         << t["segment"].value("test_start", "") << " .. " << t["segment"].value("test_end", "") << ")";
+  }
+  *out << "  (" << std::fixed
        << std::setprecision(1) << seconds << " s)" << std::defaultfloat << "\n"
        << std::flush;
 }
@@ -191,7 +221,13 @@ SweepOutcome collect_sweep(const fs::path& record) {
   outcome.higher_is_better = higher;
   std::map<std::string, LeaderboardRow> points;
   std::vector<std::string> order;
-  std::map<std::string, double> best_value;
+  // The values a point is judged by: each completed trial's metric, or for a walk-forward sweep
+  // each group's combined out-of-sample metric (one per seed), with where it came from.
+  std::map<std::string, std::vector<std::pair<double, std::string>>> values;
+  const bool walk_forward = sweep.value("walk_forward", false);
+  outcome.walk_forward = walk_forward;
+  std::map<std::size_t, std::string> group_point;
+  std::map<std::size_t, bool> group_done;
   for (const auto& t : sweep["trials"]) {
     const std::size_t i = t["index"];
     const auto s = read_trial_status(record, i);
@@ -203,41 +239,50 @@ SweepOutcome collect_sweep(const fs::path& record) {
     }
     LeaderboardRow& row = points[key];
     row.trials.push_back(i);
+    if (walk_forward) group_point[t.value("group", std::size_t{0})] = key;
     if (st == "completed") {
       ++outcome.completed;
+      if (walk_forward) continue;  // counted per group below
       ++row.completed;
       const double v = metric_value(s.value("eval", nlohmann::json::object()), outcome.metric);
-      if (std::isnan(v)) continue;  // completed without this metric (e.g. rank_ic of a one-stock run)
-      ++row.valued;
-      row.mean += v;  // sum for now
-      const bool better = !best_value.count(key) || (higher ? v > best_value[key] : v < best_value[key]);
-      if (better) {
-        best_value[key] = v;
-        row.best_run = s.value("run_name", "");
-      }
-    } else if (st == "failed") {
-      ++outcome.failed;
-      ++row.failed;
-    } else if (st == "interrupted") {
-      ++outcome.interrupted;
+      if (!std::isnan(v)) values[key].emplace_back(v, s.value("run_name", ""));  // NaN: e.g. rank_ic of one stock
+    } else if (st == "failed" || st == "interrupted") {
+      ++(st == "failed" ? outcome.failed : outcome.interrupted);
+      if (walk_forward) continue;
       ++row.failed;
     } else {
       ++outcome.pending;
     }
   }
+  for (const auto& [group, key] : group_point) {
+    const nlohmann::json s = read_walk_forward_status(record, group);
+    const std::string st = s.value("status", "pending");
+    if (st == "completed") {
+      ++points[key].completed;
+      const double v = metric_value(s.value("eval", nlohmann::json::object()), outcome.metric);
+      if (!std::isnan(v)) values[key].emplace_back(v, walk_forward_name(group));
+    } else if (st == "failed") {
+      ++points[key].failed;
+    }
+  }
   for (const auto& key : order) {
     LeaderboardRow row = points[key];
-    if (row.valued > 0) {
-      row.mean /= static_cast<double>(row.valued);
-      double ss = 0;
-      for (std::size_t i : row.trials) {
-        const auto s = read_trial_status(record, i);
-        if (s.value("status", "") == "completed") {
-          const double v = metric_value(s.value("eval", nlohmann::json::object()), outcome.metric);
-          if (!std::isnan(v)) ss += (v - row.mean) * (v - row.mean);
+    const auto& vs = values[key];
+    row.valued = vs.size();
+    if (!vs.empty()) {
+      double sum = 0, best = vs.front().first;
+      row.best_run = vs.front().second;
+      for (const auto& [v, source] : vs) {
+        sum += v;
+        if (higher ? v > best : v < best) {
+          best = v;
+          row.best_run = source;
         }
       }
-      row.std = row.valued > 1 ? std::sqrt(ss / static_cast<double>(row.valued - 1)) : 0.0;
+      row.mean = sum / static_cast<double>(vs.size());
+      double ss = 0;
+      for (const auto& [v, source] : vs) ss += (v - row.mean) * (v - row.mean);
+      row.std = vs.size() > 1 ? std::sqrt(ss / static_cast<double>(vs.size() - 1)) : 0.0;
     }
     outcome.leaderboard.push_back(row);
   }
@@ -284,6 +329,7 @@ SweepOutcome collect_sweep(const fs::path& record) {
 
 void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size_t max_rows) {
   out << "leaderboard by " << outcome.metric << (outcome.higher_is_better ? " (higher is better)" : " (lower is better)")
+      << (outcome.walk_forward ? ", out of sample over every walk-forward segment" : "")
       << ": " << outcome.completed << " completed, " << outcome.failed << " failed";
   if (outcome.interrupted) out << ", " << outcome.interrupted << " interrupted";
   if (outcome.pending) out << ", " << outcome.pending << " pending";

@@ -9,6 +9,9 @@
 //     logs/trial-NNNN.log       the trial process's output (local executor)
 //     leaderboard.csv           points ranked by the sweep's metric (mean and std over seeds)
 //     slurm/                    sweep.sbatch, job id, task output (Slurm executor)
+//     walk_forward/wf-NNNN/     evaluation.rolling: group N's segments combined out of sample
+//                               (status.json, experiment.json, segments.json, data.json, universe.json,
+//                               results/{predictions.csv.gz, eval_results.json, ic.json, backtest.json})
 #pragma once
 
 #include <cstddef>
@@ -47,6 +50,7 @@ struct SweepOutcome {
   std::vector<LeaderboardRow> leaderboard;
   std::string metric;
   bool higher_is_better = false;  // the sweep's metric mode
+  bool walk_forward = false;      // values are the groups' combined records (walk_forward/)
 };
 
 // "trial-0007", and the files of trial i in `record`.
@@ -63,6 +67,11 @@ std::filesystem::path create_sweep_record(const SweepPlan& plan, const std::file
 // trials/trial-NNNN.status.json of a record; {"status": "pending"} when it is missing or unreadable.
 nlohmann::json read_trial_status(const std::filesystem::path& record, std::size_t i);
 void write_trial_status(const std::filesystem::path& record, std::size_t i, const nlohmann::json& status);
+// Walk-forward: "wf-0003", the folder of group N's combined record, and its status.json
+// ({"status": "pending"} until the group's segments have all completed and been combined).
+std::string walk_forward_name(std::size_t group);
+std::filesystem::path walk_forward_dir(const std::filesystem::path& record, std::size_t group);
+nlohmann::json read_walk_forward_status(const std::filesystem::path& record, std::size_t group);
 // Marks a trial pending again before it (re)starts, keeping the run it had begun, which the
 // trial process then continues from its newest checkpoint.
 void queue_trial(const std::filesystem::path& record, std::size_t i);

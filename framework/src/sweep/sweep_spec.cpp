@@ -1,3 +1,5 @@
+// Over 400 lines: the one place a sweep section becomes trials (grid, random search, seeds and
+// walk-forward segments), each validated with errors that name the trial, line and key.
 #include "sweep/sweep_spec.h"
 
 #include <sys/wait.h>
@@ -357,19 +359,10 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
   // Every trial becomes a full experiment, validated now; its model is built once to let the
   // plugin check the hyperparameters.
   std::set<std::string> checked_models;
+  std::size_t groups = 0;
   for (const auto& point : points) {
     for (std::uint64_t seed : seeds) {
-      Trial trial;
-      trial.index = plan.trials.size();
-      trial.params = point;
-      trial.seed = seed;
-      trial.point_key = point.dump();
-      // Parsed afresh for every trial: a clone would lose the line numbers of the user's keys.
-      YAML::Node tree = YAML::Load(yaml_text);
-      tree.remove("sweep");
-      for (auto it = point.begin(); it != point.end(); ++it) set_dotted(tree, it.key(), json_to_yaml(it.value()));
-      if (override_seed) set_dotted(tree, "train.seed", YAML::Node(static_cast<unsigned long long>(seed)));
-      std::string label = sweep ? "sweep trial " + std::to_string(trial.index) : "";
+      std::string label = sweep ? "sweep trial " + std::to_string(plan.trials.size()) : "";
       if (!point.empty()) {
         std::string desc;
         for (auto it = point.begin(); it != point.end(); ++it) {
@@ -377,9 +370,36 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
         }
         label += (label.empty() ? "" : " ") + ("(" + desc + ")");
       }
-      try {
+      // The experiment of this point and seed, and of segment `segment` of its walk-forward.
+      auto make_trial = [&](const Segment* segment) {
+        Trial trial;
+        trial.index = plan.trials.size();
+        trial.params = point;
+        trial.seed = seed;
+        trial.point_key = point.dump();
+        trial.group = groups;
+        // Parsed afresh for every trial: a clone would lose the line numbers of the user's keys.
+        YAML::Node tree = YAML::Load(yaml_text);
+        tree.remove("sweep");
+        for (auto it = point.begin(); it != point.end(); ++it) set_dotted(tree, it.key(), json_to_yaml(it.value()));
+        if (override_seed) set_dotted(tree, "train.seed", YAML::Node(static_cast<unsigned long long>(seed)));
+        if (segment) {
+          // A segment is a plain experiment over its own dates, named after its place.
+          set_dotted(tree, "data.start_date", YAML::Node(segment->data_start));
+          set_dotted(tree, "data.end_date", YAML::Node(segment->test_end));
+          set_dotted(tree, "data.split", YAML::Node(YAML::NodeType::Map));
+          set_dotted(tree, "data.split.val_start", YAML::Node(segment->val_start));
+          set_dotted(tree, "data.split.test_start", YAML::Node(segment->test_start));
+          tree["evaluation"].remove("rolling");
+          set_dotted(tree, "name", YAML::Node(plan.name + "_seg" + std::to_string(segment->index)));
+          trial.segment = segment->to_json();
+        }
         trial.spec = experiment_from_yaml(tree, file, false);
         trial.seed = trial.spec.train.seed;
+        return trial;
+      };
+      try {
+        Trial trial = make_trial(nullptr);
         const std::string model_key = trial.spec.model_type + trial.spec.model_params.dump() +
                                       std::to_string(trial.spec.features.size());
         if (!registry.find("model", trial.spec.model_type)) {
@@ -392,12 +412,29 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
         if (!registry.find("data_source", trial.spec.source)) {
           registry.create_data_source(trial.spec.source, "{}");  // throws the "unknown plugin" error
         }
+        if (!trial.spec.rolling.enabled()) {
+          trial.experiment = trial.spec.to_json();
+          plan.trials.push_back(std::move(trial));
+        } else {
+          plan.walk_forward = true;
+          plan.rolling = trial.spec.rolling.to_json();
+          for (const Segment& segment :
+               rolling_segments(trial.spec.rolling, trial.spec.split.test_start, trial.spec.end_date)) {
+            Trial part = make_trial(&segment);
+            part.experiment = part.spec.to_json();
+            plan.trials.push_back(std::move(part));
+          }
+        }
       } catch (const Error& e) {
         throw ConfigError(label.empty() ? std::string(e.what()) : label + ": " + e.what());
       }
-      trial.experiment = trial.spec.to_json();
-      plan.trials.push_back(std::move(trial));
+      ++groups;
     }
+  }
+  // A walk-forward is judged by how its combined predictions rank the stocks, unless told.
+  if (plan.walk_forward && !(sweep && sweep["metric"])) {
+    plan.metric = "rank_ic";
+    plan.metric_mode = "max";
   }
   return plan;
 }

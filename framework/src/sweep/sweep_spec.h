@@ -38,6 +38,10 @@ struct Trial {
   std::string point_key;      // identifies the point across seeds (params.dump())
   ExperimentSpec spec;        // the validated experiment of this trial
   nlohmann::json experiment;  // spec.to_json(), as run
+  // Walk-forward (evaluation.rolling): the segment this trial trains and tests (Segment::to_json,
+  // null otherwise) and its group: the (point, seed) whose segments make one out-of-sample record.
+  nlohmann::json segment;
+  std::size_t group = 0;
 };
 
 struct SweepPlan {
@@ -49,6 +53,8 @@ struct SweepPlan {
   std::string executor = "local";
   SlurmSettings slurm;
   bool has_sweep_section = false;
+  bool walk_forward = false;   // the experiment has evaluation.rolling: trials are segments
+  nlohmann::json rolling;      // its evaluation.rolling, as validated
   std::vector<Trial> trials;
 };
 

@@ -6,6 +6,9 @@
 
 #include "eval/backtest.h"
 #include "eval/cross_section.h"
+#include "eval/metrics.h"
+#include "plugins/registry.h"
+#include "train/process_policy.h"
 #include "klab/error.h"
 #include "runs/files.h"
 #include "runs/predictions_file.h"
@@ -38,13 +41,24 @@ double reversal_5d(const std::vector<std::string>& dates, const std::vector<doub
 
 void evaluate_panel(const ExperimentSpec& spec, const Dataset& ds, DataSource& source, const Predictions& predictions,
                     TrainingManager& manager, nlohmann::json& eval) {
+  evaluate_panel(spec, ds, source, predictions,
+                 PanelOutputs{manager.run_dir(), [&manager](const std::string& line) { manager.save_training_log(line); }},
+                 eval);
+}
+
+void evaluate_panel(const ExperimentSpec& spec, const Dataset& ds, DataSource& source, const Predictions& predictions,
+                    const PanelOutputs& outputs, nlohmann::json& eval) {
+  const auto save = [&](const std::string& relative, const nlohmann::json& value) {
+    std::filesystem::create_directories((outputs.dir / relative).parent_path());
+    files::write_json(outputs.dir / relative, value);
+  };
   // How the run ranks stocks each day, from the predictions as written (anyone reading the file
   // recomputes exactly these numbers: docs/EVALUATION.md).
-  const CrossSection cs = cross_section(read_predictions(manager.run_dir()));
+  const CrossSection cs = cross_section(read_predictions(outputs.dir));
   eval["cross_section"] = cs.summary();
-  manager.save_artifact("results/ic.json", cs.daily_json());
+  save("results/ic.json", cs.daily_json());
   if (!cs.days.empty()) {
-    manager.save_training_log("cross-section: IC " + number(eval["cross_section"]["ic_mean"]) + ", Rank IC " +
+    outputs.log("cross-section: IC " + number(eval["cross_section"]["ic_mean"]) + ", Rank IC " +
                               number(eval["cross_section"]["rank_ic_mean"]) + " over " + std::to_string(cs.days.size()) +
                               " test dates");
   }
@@ -88,13 +102,13 @@ void evaluate_panel(const ExperimentSpec& spec, const Dataset& ds, DataSource& s
         bars.emplace(s.symbol, std::move(loaded));
       }
       const BacktestResult result = backtest(spec, ds, signals, bars, last_day, data_end);
-      manager.save_artifact("results/backtest.json", result.to_json());
+      save("results/backtest.json", result.to_json());
       eval["backtest"] = result.summary();
       if (!reversal_signals.empty()) {
         baseline["backtest"] = backtest(spec, ds, reversal_signals, bars, last_day, data_end).summary();
       }
       const auto& excess = eval["backtest"]["excess_return_with_cost"];
-      manager.save_training_log(
+      outputs.log(
           "backtest: TopkDropout top " + std::to_string(spec.backtest_options.topk) + " drop " +
           std::to_string(spec.backtest_options.n_drop) + " over " + std::to_string(result.days.size()) +
           " days; excess return with costs " + number(excess["annualized_return"]) + " a year (IR " +
@@ -106,10 +120,35 @@ void evaluate_panel(const ExperimentSpec& spec, const Dataset& ds, DataSource& s
           " a year");
     } catch (const DataError& e) {
       eval["backtest"] = {{"error", e.what()}};
-      manager.save_training_log(std::string("backtest: not run: ") + e.what());
+      outputs.log(std::string("backtest: not run: ") + e.what());
     }
   }
   eval["baseline_signal"] = baseline;
+}
+
+nlohmann::json evaluate_combined_predictions(const ExperimentSpec& spec, PluginRegistry& registry,
+                                             const Predictions& predictions, const PanelOutputs& outputs) {
+  // Only closes are needed (the backtest's universe, the reversal): no model features.
+  auto source = registry.create_data_source(spec.source, spec.source_options.dump());
+  std::vector<std::string> symbols = spec.symbols;
+  if (symbols == std::vector<std::string>{"all"}) {
+    symbols.clear();
+    for (const auto& info : source->list_symbols()) symbols.push_back(info.symbol);
+  }
+  DatasetSpec data_spec = spec.dataset_spec(symbols);
+  data_spec.features = {"close"};
+  data_spec.threads = static_cast<std::size_t>(std::max(1, std::min(spec.train.threads, cores_given())));
+  const Dataset ds = Dataset::build(*source, data_spec);
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& s : ds.skipped_symbols()) skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
+  files::write_json(outputs.dir / "data.json", {{"stock_symbols", symbols}, {"skipped_symbols", skipped}});
+  if (const Universe* universe = ds.universe()) files::write_json(outputs.dir / "universe.json", universe->to_json());
+
+  nlohmann::json eval =
+      evaluate_predictions(predictions, std::string(adjustment_name(data_spec.adjustment)) + "-adjusted", true);
+  if (spec.target_normalize != "none") eval["metrics_on"] = "scores";
+  evaluate_panel(spec, ds, *source, predictions, outputs, eval);
+  return eval;
 }
 
 }  // namespace klab

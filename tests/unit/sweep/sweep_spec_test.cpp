@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/rolling.h"
+#include "klab/data/dates.h"
 #include "klab/error.h"
 #include "test_support.h"
 
@@ -47,4 +49,83 @@ TEST(SweepSpec, RandomRangesMustHoldAValue) {
   const auto plan = klab::plan_sweep_text(std::string(kBase) + sweep + "{int: [1.5, 2.5]}\n", "exp.yaml", klab::test::registry());
   ASSERT_EQ(plan.trials.size(), 2u);
   for (const auto& t : plan.trials) EXPECT_EQ(t.spec.model_params["hidden_size"], 2);
+}
+
+namespace {
+
+const char* kRolling = R"(name: wf
+data:
+  source: sqlite
+  options: {path: x.db}
+  symbols: ["600519", "000001", "601318"]
+  start_date: 2012-03-01
+  end_date: 2020-02-15
+  split: {val_start: 2016-01-01, test_start: 2018-01-31}
+model: {type: lstm, hidden_size: 4}
+train: {epochs: 1}
+evaluation:
+  rolling: {train_years: 4, valid_years: 2, test_months: 12, warmup_months: 3}
+)";
+
+}  // namespace
+
+TEST(Rolling, SegmentsTileTheTestPeriodAndEachTrainsOnlyOnTheYearsBeforeIt) {
+  EXPECT_EQ(klab::add_months("2020-01-31", 1), "2020-02-29");
+  EXPECT_EQ(klab::add_months("2019-01-31", 1), "2019-02-28");
+  EXPECT_EQ(klab::add_months("2018-03-15", -15), "2016-12-15");
+  EXPECT_EQ(klab::add_months("2018-11-30", 14), "2020-01-30");
+
+  const auto plan = klab::plan_sweep_text(std::string(kRolling) + "sweep:\n  seeds: [1, 2]\n", "exp.yaml",
+                                          klab::test::registry());
+  ASSERT_TRUE(plan.walk_forward);
+  EXPECT_EQ(plan.metric, "rank_ic");  // a walk-forward is judged by its ranking unless told
+  ASSERT_EQ(plan.trials.size(), 6u);  // 2 seeds x segments from 2018-01-31, 2019-01-31, 2020-01-31
+  const char* tests[][2] = {{"2018-01-31", "2019-01-30"}, {"2019-01-31", "2020-01-30"}, {"2020-01-31", "2020-02-15"}};
+  for (std::size_t i = 0; i < plan.trials.size(); ++i) {
+    const auto& t = plan.trials[i];
+    const std::size_t k = i % 3;
+    EXPECT_EQ(t.group, i / 3);
+    EXPECT_EQ(t.spec.train.seed, i < 3 ? 1u : 2u);
+    EXPECT_EQ(t.segment["index"], k);
+    EXPECT_EQ(t.spec.split.test_start, tests[k][0]);
+    EXPECT_EQ(t.spec.end_date, tests[k][1]);
+    // Validation: the valid_years before the test start; training: the train_years before that;
+    // the data from warmup_months earlier. Nothing on or after the test start is trained on.
+    EXPECT_EQ(t.spec.split.val_start, klab::add_months(tests[k][0], -24));
+    EXPECT_EQ(t.segment["train_start"], klab::add_months(tests[k][0], -72));
+    EXPECT_EQ(t.spec.start_date, klab::add_months(tests[k][0], -75));
+    EXPECT_LT(t.spec.split.val_start, t.spec.split.test_start);
+    // A segment is a plain experiment, named after its place, and runs as one.
+    EXPECT_FALSE(t.spec.rolling.enabled());
+    EXPECT_EQ(t.spec.name, "wf_seg" + std::to_string(k));
+    EXPECT_FALSE(t.experiment["evaluation"].contains("rolling"));
+  }
+  // Consecutive segments leave no day out and test no day twice.
+  for (std::size_t k = 0; k + 1 < 3; ++k) {
+    EXPECT_EQ(klab::add_months(plan.trials[k].spec.end_date, 0),
+              klab::iso_from_days(klab::days_from_iso(plan.trials[k + 1].spec.split.test_start) - 1));
+  }
+}
+
+TEST(Rolling, BadSettingsAreOneClearError) {
+  const std::string base(kRolling);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string y = base;
+    y.replace(y.find(from), from.size(), to);
+    return error_of(y);
+  };
+  EXPECT_NE(with("test_months: 12", "test_months: 0").find("exp.yaml:12: evaluation.rolling.test_months: must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(with("train_years: 4, ", "").find("evaluation.rolling: missing train_years"), std::string::npos);
+  EXPECT_NE(with("warmup_months: 3", "warmup: 3").find("evaluation.rolling.warmup: unknown key"), std::string::npos);
+  EXPECT_NE(with("symbols: [\"600519\", \"000001\", \"601318\"]", "symbol: \"600519\"").find("needs several symbols"),
+            std::string::npos);
+  EXPECT_NE(with("end_date: 2020-02-15", "end_date: 2017-12-31").find("no test segment"), std::string::npos);
+  EXPECT_NE(with("  split: {val_start: 2016-01-01, test_start: 2018-01-31}\n", "").find("needs data.split.test_start"),
+            std::string::npos);
+  // The rolling settings survive experiment.json.
+  const auto spec = klab::parse_experiment(base, "exp.yaml");
+  const auto back = klab::ExperimentSpec::from_json(spec.to_json(), "experiment.json");
+  EXPECT_EQ(back.rolling.train_years, 4);
+  EXPECT_EQ(back.rolling.warmup_months, 3);
 }
