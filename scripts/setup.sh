@@ -14,8 +14,10 @@ packages=(
   libfmt-dev libcpp-httplib-dev
   # data sources
   libsqlite3-dev sqlite3 zlib1g-dev libmysqlcppconn-dev mariadb-server mariadb-client
+  # gradient-boosted trees (the xgboost model plugin)
+  libxgboost-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-torch python3-pandas
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-torch python3-pandas python3-xgboost
   # cluster scheduler for sweeps
   slurmctld slurmd slurm-client munge
 )
