@@ -58,6 +58,63 @@ class TransformerModel(nn.Module):
         return self.fc(pooled)
 
 
+class AlstmModel(nn.Module):
+    """klab's alstm.so, written as Qlib's ALSTMModel: projection, GRU/LSTM, attention pooling."""
+
+    def __init__(self, c):
+        super().__init__()
+        h = c["hidden_size"]
+        self.net = nn.Sequential()
+        self.net.add_module("fc_in", nn.Linear(c["input_size"], h))
+        self.net.add_module("act", nn.Tanh())
+        rnn = nn.GRU if c["rnn_type"] == "gru" else nn.LSTM
+        self.rnn = rnn(h, h, c["num_layers"], batch_first=True, dropout=c["dropout"] if c["num_layers"] > 1 else 0.0)
+        self.att_net = nn.Sequential()
+        self.att_net.add_module("att_fc_in", nn.Linear(h, h // 2))
+        self.att_net.add_module("att_dropout", nn.Dropout(c["dropout"]))
+        self.att_net.add_module("att_act", nn.Tanh())
+        self.att_net.add_module("att_fc_out", nn.Linear(h // 2, 1, bias=False))
+        self.att_net.add_module("att_softmax", nn.Softmax(dim=1))
+        self.fc_out = nn.Linear(h * 2, c["output_size"])
+
+    def forward(self, x):
+        out, _ = self.rnn(self.net(x))
+        score = self.att_net(out)
+        return self.fc_out(torch.cat((out[:, -1, :], torch.sum(out * score, dim=1)), dim=1))
+
+
+class TcnModel(nn.Module):
+    """klab's tcn.so: residual blocks of weight-normalised dilated causal convolutions, linear head."""
+
+    class Block(nn.Module):
+        def __init__(self, i, o, k, d, dropout):
+            super().__init__()
+            self.pad = (k - 1) * d
+            self.conv1 = nn.utils.weight_norm(nn.Conv1d(i, o, k, padding=self.pad, dilation=d))
+            self.conv2 = nn.utils.weight_norm(nn.Conv1d(o, o, k, padding=self.pad, dilation=d))
+            self.downsample = nn.Conv1d(i, o, 1) if i != o else None
+            self.drop = nn.Dropout(dropout)
+
+        def forward(self, x):
+            h = self.drop(torch.relu(self.conv1(x)[:, :, : -self.pad]))
+            h = self.drop(torch.relu(self.conv2(h)[:, :, : -self.pad]))
+            return torch.relu(h + (self.downsample(x) if self.downsample is not None else x))
+
+    def __init__(self, c):
+        super().__init__()
+        ch = c["channels"]
+        blocks = [TcnModel.Block(c["input_size"] if b == 0 else ch, ch, c["kernel_size"], 2 ** b, c["dropout"])
+                  for b in range(c["num_layers"])]
+        self.tcn = nn.ModuleDict({"network": nn.ModuleList(blocks)})
+        self.linear = nn.Linear(ch, c["output_size"])
+
+    def forward(self, x):
+        h = x.transpose(1, 2)
+        for block in self.tcn["network"]:
+            h = block(h)
+        return self.linear(h[:, :, -1])
+
+
 def build(config):
     kind = config["model_type"]
     if kind in ("lstm", "gru"):
@@ -65,6 +122,10 @@ def build(config):
                               config["dropout"], config["bidirectional"], config["output_size"])
     if kind == "transformer":
         return TransformerModel(config)
+    if kind == "alstm":
+        return AlstmModel(config)
+    if kind == "tcn":
+        return TcnModel(config)
     raise SystemExit(f"no Python twin for model type {kind}")
 
 
