@@ -1,4 +1,4 @@
-// mlp.so — an example model plugin: a small MLP over each window's last step and its mean.
+// tiny_mlp.so — an example model plugin: a small MLP over each window's last step and its mean.
 //
 // Equivalent Python module (same parameter names, so klab's state_dict loads in Python):
 //     self.net = nn.Sequential(nn.Linear(2 * input_size, hidden_size), nn.ReLU(),
@@ -17,8 +17,8 @@ namespace {
 class MlpModel : public klab::TorchModel {
  public:
   MlpModel(std::int64_t input_size, const std::string& json) : input_size_(input_size) {
-    klab::Params p(json, "model 'mlp'");  // names the plugin in every error message
-    klab::accept_model_identity(p, "mlp", input_size);
+    klab::Params p(json, "model 'tiny_mlp'");  // names the plugin in every error message
+    klab::accept_model_identity(p, "tiny_mlp", input_size);
     hidden_size_ = p.integer_at_least("hidden_size", 64, 1);
     dropout_ = p.number_in("dropout", 0.1, 0.0, 1.0);
     output_size_ = p.integer_at_least("output_size", 1, 1);
@@ -37,12 +37,12 @@ class MlpModel : public klab::TorchModel {
     return net_->forward(torch::cat({last, mean}, 1));
   }
 
-  std::string model_type() const override { return "mlp"; }
+  std::string model_type() const override { return "tiny_mlp"; }
   std::int64_t input_size() const override { return input_size_; }
   std::int64_t output_size() const override { return output_size_; }
 
   std::string config_json() const override {
-    return nlohmann::json{{"model_type", "mlp"},        {"input_size", input_size_},
+    return nlohmann::json{{"model_type", "tiny_mlp"},   {"input_size", input_size_},
                           {"hidden_size", hidden_size_}, {"dropout", dropout_},
                           {"output_size", output_size_}}
         .dump();
@@ -59,4 +59,4 @@ class MlpModel : public klab::TorchModel {
 }  // namespace
 
 // The plugin's entry point: name, version, one-line description, and the class to build.
-KLAB_MODEL_PLUGIN("mlp", "0.1.0", "Example: MLP over the last step and the window mean", MlpModel)
+KLAB_MODEL_PLUGIN("tiny_mlp", "0.1.0", "Example: MLP over the last step and the window mean", MlpModel)

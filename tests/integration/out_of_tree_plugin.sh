@@ -21,15 +21,15 @@ blocks = re.findall(r"```cmake\n(.*?)```", open(sys.argv[1], encoding="utf-8").r
 assert blocks, "docs/PLUGINS.md has no cmake block"
 print(blocks[0], end="")
 PY
-grep -q 'klab_add_plugin(mlp' "$work/my_plugin/CMakeLists.txt" || { echo "FAIL: doc's CMakeLists"; exit 1; }
+grep -q 'klab_add_plugin(tiny_mlp' "$work/my_plugin/CMakeLists.txt" || { echo "FAIL: doc's CMakeLists"; exit 1; }
 cmake -S "$work/my_plugin" -B "$work/my_plugin/build" -DCMAKE_BUILD_TYPE=Release -Dklab_DIR="$build" > "$work/configure.log" 2>&1 \
   || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/my_plugin/build" > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
-test -f "$work/my_plugin/build/mlp.so" || { echo "FAIL: mlp.so was not built"; exit 1; }
+test -f "$work/my_plugin/build/tiny_mlp.so" || { echo "FAIL: tiny_mlp.so was not built"; exit 1; }
 
 # Without the path the plugin is unknown; with it, list_plugins shows it and --check runs it.
-if "$build/bin/list_plugins" --json | grep -q '"name": "mlp"'; then
-  echo "FAIL: mlp listed without KLAB_PLUGIN_PATH"; exit 1
+if "$build/bin/list_plugins" --json | grep -q '"name": "tiny_mlp"'; then
+  echo "FAIL: tiny_mlp listed without KLAB_PLUGIN_PATH"; exit 1
 fi
 KLAB_PLUGIN_PATH="$work/my_plugin/build" "$build/bin/list_plugins" --check --json > "$work/list.json"
 python3 - "$work/list.json" <<'PY'
@@ -37,16 +37,16 @@ import json, sys
 listing = json.load(open(sys.argv[1]))
 plugins = {p["name"]: p for p in listing["plugins"]}
 assert not listing["failures"], listing["failures"]
-for name in ("lstm", "gru", "transformer", "mlp"):
+for name in ("lstm", "gru", "transformer", "tiny_mlp"):
     assert name in plugins, f"{name} not listed: {sorted(plugins)}"
-mlp = plugins["mlp"]
+mlp = plugins["tiny_mlp"]
 assert mlp["kind"] == "model" and mlp["version"] == "0.1.0", mlp
-assert mlp["path"].endswith("/my_plugin/build/mlp.so"), mlp["path"]
+assert mlp["path"].endswith("/my_plugin/build/tiny_mlp.so"), mlp["path"]
 assert mlp["check"].startswith("ok: output [4, 1]"), mlp["check"]
-print("mlp plugin:", mlp["check"])
+print("tiny_mlp plugin:", mlp["check"])
 PY
 # --plugin-dir finds it too.
-"$build/bin/list_plugins" --plugin-dir "$work/my_plugin/build" | grep -q '^mlp ' || { echo "FAIL: --plugin-dir"; exit 1; }
+"$build/bin/list_plugins" --plugin-dir "$work/my_plugin/build" | grep -q '^tiny_mlp ' || { echo "FAIL: --plugin-dir"; exit 1; }
 
 host_files | xargs sha256sum > "$work/after.sha"
 diff "$work/before.sha" "$work/after.sha" || { echo "FAIL: host binaries changed"; exit 1; }

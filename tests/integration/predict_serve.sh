@@ -40,10 +40,10 @@ cp -r "$work/out/$gru" "$work/out/needs_mlp"
 python3 - "$work/out/needs_mlp" <<'PY'
 import json, sys
 p = sys.argv[1] + "/model/config.json"
-c = json.load(open(p)); c["model_type"] = "mlp"; json.dump(c, open(p, "w"))
+c = json.load(open(p)); c["model_type"] = "tiny_mlp"; json.dump(c, open(p, "w"))
 PY
 out=$($p --run needs_mlp --symbol 600519 2>&1) && fail "missing plugin must fail"
-echo "$out" | grep -q "run .* needs model plugin 'mlp'" || fail "missing plugin message: $out"
+echo "$out" | grep -q "run .* needs model plugin 'tiny_mlp'" || fail "missing plugin message: $out"
 python3 - "$work/cli.json" "$work/batch.json" "$work/range.json" <<'PY' || exit 1
 import json, sys
 cli, batch, rng = (json.load(open(f)) for f in sys.argv[1:4])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Python interoperability: train tiny lstm, gru, transformer, alstm and tcn runs, then Debian's
+# Python interoperability: train tiny lstm, gru, transformer, alstm, tcn and mlp runs, then Debian's
 # python3-torch loads their weights strictly and reproduces their test predictions.
 # Usage: python_interop.sh <klab source dir> <klab build dir>
 set -euo pipefail
@@ -10,7 +10,9 @@ for model in "type: lstm, hidden_size: 16, num_layers: 2, dropout: 0.1" \
              "type: transformer, d_model: 16, nhead: 4, num_layers: 1, dim_feedforward: 32, pooling: mean" \
              "type: alstm, hidden_size: 16, num_layers: 2, dropout: 0.1" \
              "type: alstm, hidden_size: 8, num_layers: 1, rnn_type: lstm, impl: autograd" \
-             "type: tcn, channels: 8, num_layers: 3, kernel_size: 3, dropout: 0.1"; do
+             "type: tcn, channels: 8, num_layers: 3, kernel_size: 3, dropout: 0.1" \
+             "type: mlp, hidden_size: 16, num_layers: 2, dropout: 0.1" \
+             "type: mlp, input: flatten, seq_length: 15, hidden_size: 8, batch_norm: false"; do
   target=close
   case "$model" in *gru*) target=return ;; esac
   cat > "$work/exp.yaml" <<YAML

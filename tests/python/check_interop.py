@@ -115,6 +115,31 @@ class TcnModel(nn.Module):
         return self.linear(h[:, :, -1])
 
 
+class MlpModel(nn.Module):
+    """klab's mlp.so, written as Qlib's Net (pytorch_nn.py): dropout, Linear-BatchNorm-LeakyReLU blocks, head."""
+
+    def __init__(self, c):
+        super().__init__()
+        width = c["input_size"] * (c["seq_length"] if c["input"] == "flatten" else 1)
+        layers = [nn.Dropout(c["dropout"])]
+        for _ in range(c["num_layers"]):
+            block = [nn.Linear(width, c["hidden_size"])]
+            if c["batch_norm"]:
+                block.append(nn.BatchNorm1d(c["hidden_size"]))
+            block.append(nn.LeakyReLU(0.1))
+            layers.append(nn.Sequential(*block))
+            width = c["hidden_size"]
+        layers += [nn.Dropout(c["dropout"]), nn.Linear(width, c["output_size"])]
+        self.dnn_layers = nn.ModuleList(layers)
+        self.flatten = c["input"] == "flatten"
+
+    def forward(self, x):
+        x = x.flatten(1) if self.flatten else x[:, -1, :]
+        for layer in self.dnn_layers:
+            x = layer(x)
+        return x
+
+
 def build(config):
     kind = config["model_type"]
     if kind in ("lstm", "gru"):
@@ -126,6 +151,8 @@ def build(config):
         return AlstmModel(config)
     if kind == "tcn":
         return TcnModel(config)
+    if kind == "mlp":
+        return MlpModel(config)
     raise SystemExit(f"no Python twin for model type {kind}")
 
 

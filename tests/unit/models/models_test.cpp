@@ -98,7 +98,7 @@ TEST_P(EveryModel, MistypedHyperparameterIsRejectedByName) {
   EXPECT_THROW(registry().create_torch_model(GetParam(), 45, R"({"input_size": 7})"), klab::ConfigError);
 }
 
-INSTANTIATE_TEST_SUITE_P(Plugins, EveryModel, ::testing::Values("lstm", "gru", "transformer", "alstm", "tcn"),
+INSTANTIATE_TEST_SUITE_P(Plugins, EveryModel, ::testing::Values("lstm", "gru", "transformer", "alstm", "tcn", "mlp"),
                          [](const auto& info) { return info.param; });
 
 TEST(LstmModel, ParameterNamesMatchPyTorch) {

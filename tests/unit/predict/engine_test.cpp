@@ -132,13 +132,13 @@ TEST_F(Engine, ClearErrors) {
   EXPECT_THROW(engine.predict_bars("600519", bars), klab::InsufficientHistoryError);
   // A run whose plugin is missing.
   auto config = klab::files::read_json(run.run_dir / "model" / "config.json");
-  config["model_type"] = "mlp";
+  config["model_type"] = "tiny_mlp";
   klab::files::write_json(run.run_dir / "model" / "config.json", config);
   try {
     klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
     FAIL();
   } catch (const klab::PluginError& e) {
-    EXPECT_NE(std::string(e.what()).find("needs model plugin 'mlp'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("needs model plugin 'tiny_mlp'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(klab::PredictionEngine::from_run(out() / "nope", klab::test::registry()), klab::IoError);
 }
