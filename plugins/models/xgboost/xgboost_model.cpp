@@ -93,29 +93,32 @@ class XgboostModel : public klab::Model {
     check(XGBoosterCreate(cache, has_valid ? 2 : 1, &booster_), "create booster");
     set_params(booster_);
 
-    // Rounds until the validation RMSE has not improved for early_stopping_rounds.
-    const char* names[] = {"valid"};
-    double best = std::numeric_limits<double>::infinity();
+    // Rounds until the validation RMSE has not improved for early_stopping_rounds. XGBoost keeps
+    // both matrices' predictions cached, so evaluating the training RMSE each round costs one pass
+    // over the labels: the kept round's training loss without predicting again.
+    const char* names[] = {"train", "valid"};
+    double best = std::numeric_limits<double>::infinity(), train_rmse_at_best = 0;
     std::int64_t best_round = 0, rounds = 0;
     nlohmann::json curve = nlohmann::json::array();
     for (std::int64_t round = 0; round < num_round_; ++round) {
       check(XGBoosterUpdateOneIter(booster_, static_cast<int>(round), dtrain.handle), "boosting round");
       rounds = round + 1;
+      const char* result = nullptr;
+      DMatrixHandle eval[] = {dtrain.handle, dvalid.handle};
+      check(XGBoosterEvalOneIter(booster_, static_cast<int>(round), eval, names, has_valid ? 2 : 1, &result),
+            "evaluation");
+      const double train_rmse = rmse_of(result, "train-rmse:");
       if (!has_valid) {
         best_round = round;
+        train_rmse_at_best = train_rmse;
         continue;
       }
-      const char* result = nullptr;
-      DMatrixHandle eval[] = {dvalid.handle};
-      check(XGBoosterEvalOneIter(booster_, static_cast<int>(round), eval, names, 1, &result), "validation");
-      const std::string text = result;
-      const auto at = text.find("valid-rmse:");
-      if (at == std::string::npos) throw klab::TrainError("xgboost: unexpected evaluation text \"" + text + "\"");
-      const double rmse = std::stod(text.substr(at + 11));
+      const double rmse = rmse_of(result, "valid-rmse:");
       curve.push_back(rmse);
       if (rmse < best) {
         best = rmse;
         best_round = round;
+        train_rmse_at_best = train_rmse;
       } else if (early_stopping_rounds_ > 0 && round - best_round >= early_stopping_rounds_) {
         break;
       }
@@ -127,8 +130,9 @@ class XgboostModel : public klab::Model {
       XGBoosterFree(booster_);
       booster_ = sliced;
     }
-    return nlohmann::json{{"train_loss", mse(train)},
-                          {"val_loss", has_valid ? mse(validation) : 0.0},
+    // The kept round's RMSEs squared: the mean squared errors over the same rows.
+    return nlohmann::json{{"train_loss", train_rmse_at_best * train_rmse_at_best},
+                          {"val_loss", has_valid ? best * best : 0.0},
                           {"rounds", rounds},
                           {"best_round", best_round + 1},
                           {"best_val_rmse", has_valid ? nlohmann::json(best) : nlohmann::json(nullptr)},
@@ -169,6 +173,13 @@ class XgboostModel : public klab::Model {
   }
 
  private:
+  static double rmse_of(const char* text, const std::string& key) {
+    const std::string s = text;
+    const auto at = s.find(key);
+    if (at == std::string::npos) throw klab::TrainError("xgboost: unexpected evaluation text \"" + s + "\"");
+    return std::stod(s.substr(at + key.size()));
+  }
+
   std::int64_t columns(const klab::WindowView& view) const {
     return input_ == "flatten" ? view.seq_length * view.n_features : view.n_features;
   }
@@ -185,7 +196,7 @@ class XgboostModel : public klab::Model {
     const auto rows = static_cast<bst_ulong>(view.rows);
     const auto cols = static_cast<bst_ulong>(columns(view));
     if (input_ == "flatten") {
-      check(XGDMatrixCreateFromMat(view.inputs, rows, cols, std::nanf(""), &m.handle), "matrix");
+      check(XGDMatrixCreateFromMat_omp(view.inputs, rows, cols, std::nanf(""), &m.handle, threads()), "matrix");
       return m;
     }
     std::vector<float> last(static_cast<std::size_t>(view.rows * view.n_features));
@@ -194,9 +205,11 @@ class XgboostModel : public klab::Model {
       const float* row = view.inputs + i * stride + (view.seq_length - 1) * view.n_features;
       std::copy(row, row + view.n_features, last.begin() + i * view.n_features);
     }
-    check(XGDMatrixCreateFromMat(last.data(), rows, cols, std::nanf(""), &m.handle), "matrix");
+    check(XGDMatrixCreateFromMat_omp(last.data(), rows, cols, std::nanf(""), &m.handle, threads()), "matrix");
     return m;
   }
+
+  int threads() const { return static_cast<int>(nthread_); }  // 0: XGBoost's default
 
   void set_params(BoosterHandle b) const {
     auto set = [&](const char* key, const std::string& value) { check(XGBoosterSetParam(b, key, value.c_str()), key); };
@@ -215,18 +228,6 @@ class XgboostModel : public klab::Model {
     set("seed", std::to_string(seed_));
     set("verbosity", "0");
     if (nthread_ > 0) set("nthread", std::to_string(nthread_));
-  }
-
-  double mse(const klab::WindowView& view) {
-    if (view.rows == 0 || view.labels == nullptr) return 0;
-    std::vector<float> out(static_cast<std::size_t>(view.rows));
-    predict(view, out.data());
-    double total = 0;
-    for (std::int64_t i = 0; i < view.rows; ++i) {
-      const double e = static_cast<double>(out[static_cast<std::size_t>(i)]) - view.labels[i];
-      total += e * e;
-    }
-    return total / static_cast<double>(view.rows);
   }
 
   std::int64_t input_size_;
