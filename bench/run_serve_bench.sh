@@ -20,3 +20,19 @@ pid=$!
 for _ in $(seq 1 100); do grep -q "serving run" "$work/serve.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
 "$build/bin/serve_bench" --port "$port" --requests 300 --threads 4
+# The same kept-alive connection from Python's standard library (what requests.Session uses).
+python3 - "$port" <<'PY'
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+for path, body in (("/health", None), ("/predict", b'{"symbol": "600519"}')):
+    ms = []
+    for i in range(110):
+        t0 = time.perf_counter()
+        c.request("POST" if body else "GET", path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse(); r.read()
+        assert r.status == 200, r.status
+        if i >= 10:
+            ms.append((time.perf_counter() - t0) * 1000)
+    ms.sort()
+    print(f"python http.client keep-alive {path}: p50 {ms[50]:.3f} ms, p99 {ms[98]:.3f} ms")
+PY

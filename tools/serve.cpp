@@ -125,14 +125,17 @@ int run(int argc, char** argv) {
                       vm.count("best-by") ? vm["best-by"].as<std::string>() : "",
                       vm.count("filter") ? vm["filter"].as<std::vector<std::string>>() : std::vector<std::string>{}};
   auto open_engine = [&](const std::string& requested) {
-    auto engine = std::make_unique<klab::PredictionEngine>(klab::PredictionEngine::from_run(selection.resolve(requested), registry));
+    auto engine = std::make_shared<klab::PredictionEngine>(klab::PredictionEngine::from_run(selection.resolve(requested), registry));
     if (vm.count("source")) {
       engine->set_source(registry.create_data_source(vm["source"].as<std::string>(), vm["options"].as<std::string>()));
     }
     return engine;
   };
-  std::unique_ptr<klab::PredictionEngine> engine = open_engine("");
-  std::mutex mutex;  // one prediction at a time: the model and the data source are not shared-safe
+  // The engine in service, swapped atomically by /reload. Predictions take `mutex` (the model and
+  // the data source are not shared-safe); /health and /model read a snapshot and never wait on one.
+  std::shared_ptr<klab::PredictionEngine> engine = open_engine("");
+  std::mutex mutex;
+  const auto current = [&engine] { return std::atomic_load(&engine); };
 
   httplib::Server server;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -146,13 +149,14 @@ int run(int argc, char** argv) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Answers go out at once: without TCP_NODELAY a client that keeps its connection open waited
+  // ~40 ms per answer (Nagle's algorithm against its delayed ACK). Accepted sockets inherit it.
+  server.set_tcp_nodelay(true);
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mutex);
-    reply(res, 200, {{"status", "ok"}, {"run", engine->run_name()}});
+    reply(res, 200, {{"status", "ok"}, {"run", current()->run_name()}});
   });
   server.Get("/model", [&](const httplib::Request&, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mutex);
-    reply(res, 200, engine->metadata());
+    reply(res, 200, current()->metadata());
   });
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body;
@@ -188,10 +192,11 @@ int run(int argc, char** argv) {
       symbols.push_back(body["symbol"].get<std::string>());
     }
     std::lock_guard<std::mutex> lock(mutex);
-    nlohmann::json out = {{"run", engine->run_name()}, {"predictions", nlohmann::json::array()}, {"errors", nlohmann::json::array()}};
+    const auto serving = current();  // /reload swaps only under the same lock
+    nlohmann::json out = {{"run", serving->run_name()}, {"predictions", nlohmann::json::array()}, {"errors", nlohmann::json::array()}};
     for (const auto& symbol : symbols) {
       try {
-        out["predictions"].push_back(engine->predict(symbol, date).to_json());
+        out["predictions"].push_back(serving->predict(symbol, date).to_json());
       } catch (const klab::UnknownSymbolError& e) {
         if (!batch) return reply(res, 404, {{"error", e.what()}});
         out["errors"].push_back({{"symbol", symbol}, {"error", e.what()}});
@@ -222,11 +227,11 @@ int run(int argc, char** argv) {
     }
     try {
       auto fresh = open_engine(body.value("run", ""));  // built outside the lock: requests go on
-      std::lock_guard<std::mutex> lock(mutex);
-      const std::string previous = engine->run_name();
-      engine = std::move(fresh);
-      std::cout << "reloaded: " << previous << " -> " << engine->run_name() << std::endl;
-      reply(res, 200, {{"run", engine->run_name()}, {"previous", previous}});
+      std::lock_guard<std::mutex> lock(mutex);  // after the predictions in flight
+      const std::string previous = current()->run_name();
+      std::atomic_store(&engine, fresh);
+      std::cout << "reloaded: " << previous << " -> " << fresh->run_name() << std::endl;
+      reply(res, 200, {{"run", fresh->run_name()}, {"previous", previous}});
     } catch (const std::exception& e) {
       reply(res, 409, {{"error", "reload failed, still serving the previous run: " + first_line(e.what())}});
     }
@@ -268,6 +273,10 @@ int run(int argc, char** argv) {
   g_server = &server;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  if (host == "0.0.0.0" || host == "::") {
+    std::cerr << "serve: warning: listening on every network interface (" << host
+              << "): anyone who can reach this machine can query the model and POST /reload\n";
+  }
   std::cout << "serving run " << engine->run_name() << " on http://" << host << ":" << port << std::endl;
   server.listen_after_bind();
   std::cout << "stopped" << std::endl;
