@@ -72,8 +72,14 @@ AccountingStorageType=accounting_storage/none
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
+# A daemon that refuses to start (no usable cgroup mount, a port taken) says why, never silently.
+fail_start() {
+  echo "slurm_test_cluster: $1 did not start (exit $2); its log:" >&2
+  tail -n 30 "$dir/$1.log" >&2 2>/dev/null || echo "(no $dir/$1.log)" >&2
+  exit 1
+}
+slurmctld -f "$SLURM_CONF" || fail_start slurmctld $?
+slurmd -f "$SLURM_CONF" || fail_start slurmd $?
 for _ in $(seq 1 150); do
   state=$(sinfo -h -o %t 2>/dev/null | head -n1 || true)
   [ "$state" = "idle" ] && break

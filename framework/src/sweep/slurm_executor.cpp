@@ -37,6 +37,8 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+constexpr int kSqueueRetries = 12;  // 0.5 + 1 + 2 + ... + 16 s: about two minutes
+
 // A Slurm array task gets sweep.slurm.cpus_per_task CPUs, by default the trials' train.threads.
 int cpus_per_task(const nlohmann::json& sweep) {
   const int set = sweep.contains("slurm") ? sweep["slurm"].value("cpus_per_task", 0) : 0;
@@ -48,6 +50,16 @@ int cpus_per_task(const nlohmann::json& sweep) {
 std::string slurm_array_script(const fs::path& record, const nlohmann::json& sweep, const std::vector<std::size_t>& todo,
                                const SweepOptions& options) {
   const auto& slurm = sweep["slurm"];
+  // sweep.json may have been edited by hand: nothing reaches an #SBATCH line with a line break.
+  auto line = [](const std::string& key, const std::string& value) {
+    for (unsigned char c : value) {
+      if (c < 0x20 || c == 0x7f) throw ConfigError("sweep.slurm." + key + ": control characters (a newline) are not allowed");
+    }
+    return value;
+  };
+  for (const char* key : {"partition", "time_limit", "mem"}) line(key, slurm.value(key, std::string()));
+  for (const auto& extra : slurm.value("extra_args", nlohmann::json::array())) line("extra_args", extra.get<std::string>());
+  line("name", sweep.value("name", std::string()));
   std::string array;
   for (std::size_t i = 0; i < todo.size(); ++i) array += (i ? "," : "") + std::to_string(todo[i]);
   if (slurm.value("max_concurrent", 0) > 0) array += "%" + std::to_string(slurm.value("max_concurrent", 0));
@@ -100,12 +112,25 @@ std::string run_slurm_trials(const fs::path& record, const nlohmann::json& sweep
       }
     }
   };
+  // squeue failing (slurmctld restarting, a network blip) is retried with growing pauses, up to
+  // about two minutes in a row; then the wait ends with the error and `sweep --collect` later.
+  int failures = 0;
+  std::chrono::milliseconds pause(500);
   while (true) {
     const std::string queue = run_command("squeue -h -j " + job + " -o %i", &code);
     report_new();
     if (code == 0 && queue.empty()) break;
     if (code != 0 && queue.find("Invalid job id") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (code == 0) {
+      failures = 0;
+      pause = std::chrono::milliseconds(500);
+    } else if (++failures >= kSqueueRetries) {
+      throw IoError("squeue failed " + std::to_string(failures) + " times in a row (last: exit " + std::to_string(code) +
+                    ": " + queue.substr(0, 200) + "); job " + job + " may still run: sweep --collect " + record.string());
+    } else {
+      pause = std::min(pause * 2, std::chrono::milliseconds(16000));
+    }
+    std::this_thread::sleep_for(pause);
   }
   for (std::size_t i : todo) {
     const std::string st = read_trial_status(record, i).value("status", "pending");

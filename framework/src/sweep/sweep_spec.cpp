@@ -2,10 +2,14 @@
 // walk-forward segments), each validated with errors that name the trial, line and key.
 #include "sweep/sweep_spec.h"
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <random>
 #include <set>
@@ -62,6 +66,8 @@ bool valid_key(const std::string& key) {
 // Lets the model plugin check a trial's hyperparameters without risking the sweep itself: the
 // model is built in a forked child. A ConfigError there is returned; a child that crashes (a
 // buggy plugin) is not this check's business — that trial will fail on its own when it runs.
+constexpr int kModelCheckSeconds = 60;
+
 std::string check_model_in_child(PluginRegistry& registry, const ExperimentSpec& spec) {
   int fds[2];
   if (pipe(fds) != 0) return "";
@@ -85,13 +91,36 @@ std::string check_model_in_child(PluginRegistry& registry, const ExperimentSpec&
     _exit(code);
   }
   close(fds[1]);
+  // A plugin that hangs in its constructor must not hang the sweep: the check gets a minute.
   std::string message;
   char buf[1024];
-  ssize_t n = 0;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) message.append(buf, static_cast<std::size_t>(n));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kModelCheckSeconds);
+  bool timed_out = false;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      timed_out = ready == 0;
+      break;
+    }
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    message.append(buf, static_cast<std::size_t>(n));
+  }
   close(fds[0]);
   int status = 0;
+  if (timed_out) kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
+  if (timed_out) {
+    return "model '" + spec.model_type + "': checking its hyperparameters took over " +
+           std::to_string(kModelCheckSeconds) + " s (the plugin's constructor hangs?); stopped";
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 2) return message.empty() ? "the model plugin refused its hyperparameters" : message;
   return "";
 }
@@ -286,9 +315,24 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
     }
     if (YAML::Node s = sweep["slurm"]) {
       if (!s.IsMap()) throw ConfigError(at(file, s) + ": sweep.slurm: expected a mapping");
+      // Values go into #SBATCH lines: a newline or control character would start a line of its
+      // own (a command run on the cluster), so they are refused, not escaped.
+      auto line_safe = [&](const YAML::Node& v, const std::string& key) {
+        const std::string text = v.IsScalar() ? v.Scalar() : "";
+        for (unsigned char c : text) {
+          if (c < 0x20 || c == 0x7f) {
+            throw ConfigError(at(file, v) + ": sweep.slurm." + key + ": control characters (a newline) are not allowed");
+          }
+        }
+        return text;
+      };
       for (const auto& item : s) {
         const std::string k = item.first.Scalar();
         const YAML::Node& v = item.second;
+        if (v.IsScalar()) line_safe(v, k);
+        if (v.IsSequence()) {
+          for (const auto& e : v) line_safe(e, k);
+        }
         long long n = 0;
         if (k == "partition") {
           plan.slurm.partition = v.Scalar();

@@ -138,6 +138,27 @@ TEST(SlurmExecutor, ScriptRunsTheChosenTrialsWithTheSweepsSettings) {
       << script;
 }
 
+TEST(SlurmExecutor, ALineBreakNeverReachesAnSbatchLine) {
+  // From the experiment file: refused at planning, naming the line and the key.
+  const std::string yaml = "data: {source: sqlite, options: {path: x.db}, symbol: \"600519\"}\n"
+                           "model: {type: lstm, hidden_size: 4}\ntrain: {epochs: 1}\n"
+                           "sweep:\n  executor: slurm\n  slurm:\n    partition: \"debug\\nrm -rf ~\"\n";
+  try {
+    klab::plan_sweep_text(yaml, "exp.yaml", klab::test::registry());
+    FAIL() << "a newline in sweep.slurm.partition was accepted";
+  } catch (const klab::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("exp.yaml:7: sweep.slurm.partition: control characters"), std::string::npos)
+        << e.what();
+  }
+  // From a hand-edited sweep.json: the script is not written.
+  nlohmann::json sweep = {{"name", "grid"}, {"trials", {{{"threads", 1}}}}, {"slurm", {{"mem", "2G\n#SBATCH --x"}}}};
+  klab::SweepOptions options;
+  options.self_exe = "/opt/klab/bin/sweep";
+  EXPECT_THROW(klab::slurm_array_script("/rec", sweep, {0}, options), klab::ConfigError);
+  sweep["slurm"] = {{"extra_args", {"--qos=low\nexit 1"}}};
+  EXPECT_THROW(klab::slurm_array_script("/rec", sweep, {0}, options), klab::ConfigError);
+}
+
 TEST(LocalExecutor, WorkersTimesThreadsFitTheCoresGiven) {
   setenv("KLAB_TRIAL_CORES", "8", 1);
   const nlohmann::json sweep = {{"trials", {{{"threads", 1}}, {{"threads", 2}}}}};
