@@ -77,7 +77,8 @@ int sgemm(int n) {
 int main(int argc, char** argv) {
   po::options_description options("rnn_epoch_bench [options]");
   options.add_options()("help,h", "show this help")
-      ("model", po::value<std::string>()->default_value("lstm"), "model plugin: lstm or gru")
+      ("model", po::value<std::string>()->default_value("lstm"), "model plugin (lstm, gru, or any torch model with --config)")
+      ("config", po::value<std::string>(), "the model's hyperparameters as JSON (default: the reference LSTM/GRU's)")
       ("impl", po::value<std::string>()->default_value("fused"), "fused or autograd")
       ("threads", po::value<int>()->default_value(1), "torch intra-op threads (BLAS stays at 1)")
       ("epochs", po::value<int>()->default_value(1), "epochs timed (the best is reported)")
@@ -98,8 +99,8 @@ int main(int argc, char** argv) {
   klab::PluginRegistry registry;
   registry.discover();
   torch::manual_seed(0);
-  const std::string config =
-      R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2, "impl": ")" + impl + "\"}";
+  const std::string config = vm.count("config") ? vm["config"].as<std::string>()
+                                                : R"({"hidden_size": 128, "num_layers": 2, "dropout": 0.2, "impl": ")" + impl + "\"}";
   auto model = registry.create_torch_model(model_name, features, config);
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::randn({n, seq, features});
@@ -131,6 +132,6 @@ int main(int argc, char** argv) {
             << " windows=" << n << " seconds=" << best << " forward=" << forward << " backward=" << backward
             << " step=" << step << " samples_per_second=" << n / best
             << " fused_isa=" << klab::fused::step_kernels_name()
-            << " openblas_coretype=" << (coretype ? coretype : "auto") << "\n";
+            << " openblas_coretype=" << (coretype ? coretype : "auto") << " config=" << model->config_json() << "\n";
   return 0;
 }
