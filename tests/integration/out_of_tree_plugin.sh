@@ -51,3 +51,29 @@ PY
 host_files | xargs sha256sum > "$work/after.sha"
 diff "$work/before.sha" "$work/after.sha" || { echo "FAIL: host binaries changed"; exit 1; }
 echo "PASS: out-of-tree plugin built and loaded; $(wc -l < "$work/before.sha") host files byte-identical"
+
+# The fit family's example (examples/stump_plugin): built the same way without torch, trained by
+# sweep through its fit(), and its library needs no libtorch.
+cmake -S "$src/examples/stump_plugin" -B "$work/stump" -DCMAKE_BUILD_TYPE=Release -Dklab_DIR="$build" > "$work/stump.log" 2>&1 \
+  && cmake --build "$work/stump" >> "$work/stump.log" 2>&1 || { cat "$work/stump.log"; echo "FAIL: stump example"; exit 1; }
+if readelf -d "$work/stump/stump.so" | grep NEEDED | grep -Eiq 'torch|c10'; then echo "FAIL: stump.so links torch"; exit 1; fi
+"$build/bin/import_kline" --quiet --db "sqlite:$work/kline.db" "$src/data/sample" > /dev/null
+cat > "$work/stump.yaml" <<YAML
+name: stump
+data: {source: sqlite, options: {path: $work/kline.db}, symbols: all, start_date: 2018-01-01, end_date: 2022-01-14}
+features: basic
+target: {kind: return}
+model: {type: stump, min_leaf: 50}
+train: {seq_length: 5}
+output_dir: $work/stump_out
+YAML
+KLAB_PLUGIN_PATH="$work/stump" "$build/bin/sweep" --quiet "$work/stump.yaml" > "$work/stump_run.log" 2>&1 \
+  || { cat "$work/stump_run.log"; echo "FAIL: sweep with the stump"; exit 1; }
+python3 - "$work/stump_out" <<'PY'
+import glob, json, sys
+run = glob.glob(sys.argv[1] + "/stump_*/")[0]
+stump = json.load(open(run + "model/stump.json"))
+assert 0 <= stump["feature"] < 12 and stump["left"] != stump["right"], stump
+assert json.load(open(run + "metadata.json"))["model_path"].endswith("/model/stump.json")
+print("PASS: the fit-family example trained by sweep:", stump)
+PY
