@@ -161,8 +161,17 @@ TEST(Experiment, ShippedExperimentsParse) {
     klab::ExperimentSpec spec;
     ASSERT_NO_THROW(spec = klab::load_experiment(item.path())) << item.path();
     const std::string name = item.path().filename().string();
-    if (name.find("_alpha158") == std::string::npos) continue;
-    EXPECT_EQ(spec.features.size(), name.find("transformer") == std::string::npos ? 20u : 158u) << name;
+    if (name.find("_alpha158") == std::string::npos && name.find("_alpha360") == std::string::npos) continue;
+    // Qlib's configs: LSTM, GRU (and ALSTM) on the 20 selected Alpha158 features, the others on all
+    // 158; Alpha360 is 6 window-relative columns over 60 days (flattened for the row models).
+    const bool selected20 = name.find("lstm") != std::string::npos || name.find("gru") != std::string::npos;
+    if (name.find("_alpha360") != std::string::npos) {
+      EXPECT_EQ(spec.features.size(), 6u) << name;
+      EXPECT_EQ(spec.train.seq_length, 60u) << name;
+    } else {
+      EXPECT_EQ(spec.features.size(), selected20 ? 20u : 158u) << name;
+    }
+    EXPECT_EQ(spec.rolling.enabled(), name.find("_rolling") != std::string::npos) << name;
     EXPECT_EQ(spec.target_kind, "next_return") << name;
     EXPECT_EQ(spec.target_normalize, "cs_rank") << name;
     EXPECT_TRUE(spec.fill_nan) << name;
@@ -171,5 +180,5 @@ TEST(Experiment, ShippedExperimentsParse) {
     EXPECT_EQ(spec.split.test_start, "2017-01-01") << name;
     EXPECT_EQ(spec.end_date, "2021-12-31") << name;
   }
-  EXPECT_GE(n, 6u);
+  EXPECT_GE(n, 14u);
 }
