@@ -17,7 +17,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <iostream>
 #include <memory>
@@ -50,6 +52,15 @@ void reply(httplib::Response& res, int status, const nlohmann::json& body) {
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 constexpr std::size_t kMaxBodyBytes = 1 << 20;  // 1 MiB: thousands of symbols fit
+constexpr std::size_t kMaxBatch = 1000;          // symbols in one POST /predict
+
+// Compares without leaking, through the time taken, where the first difference is.
+bool same_secret(const std::string& given, const std::string& expected) {
+  if (given.size() != expected.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  return diff == 0;
+}
 
 // Why `port` on `host` cannot be listened on ("" when it can): probed with a plain socket, so a
 // port another server holds is refused instead of shared (httplib sets SO_REUSEPORT).
@@ -102,6 +113,8 @@ int run(int argc, char** argv) {
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra plugin folder")
       ("source", po::value<std::string>(), "data-source plugin instead of the run's")
       ("options", po::value<std::string>(), "its options as JSON")
+      ("token-file", po::value<std::string>(), "a file whose first line is the token POST /reload must carry "
+                                               "(Authorization: Bearer ...); or set KLAB_SERVE_TOKEN")
       ("threads", po::value<int>()->default_value(16), "HTTP worker threads (1-256; idle keep-alive connections hold one each for up to 1 s)");
   po::variables_map vm;
   if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
@@ -134,6 +147,16 @@ int run(int argc, char** argv) {
   // The engine in service, swapped atomically by /reload. Predictions take `mutex` (the model and
   // the data source are not shared-safe); /health and /model read a snapshot and never wait on one.
   std::shared_ptr<klab::PredictionEngine> engine = open_engine("");
+  // An optional token guards the one endpoint that changes the service (POST /reload). From the
+  // environment or a file, never the command line (which every user of the machine can read).
+  std::string token;
+  if (const char* env = std::getenv("KLAB_SERVE_TOKEN")) token = env;
+  if (vm.count("token-file")) {
+    std::ifstream in(vm["token-file"].as<std::string>());
+    if (!in || !std::getline(in, token) || token.empty()) {
+      throw klab::IoError(vm["token-file"].as<std::string>() + ": cannot read a token (one line)");
+    }
+  }
   std::mutex mutex;
   const auto current = [&engine] { return std::atomic_load(&engine); };
 
@@ -183,6 +206,10 @@ int run(int argc, char** argv) {
     if (batch == body.contains("symbol")) return reply(res, 400, {{"error", "give 'symbol' or 'symbols'"}});
     if (batch) {
       if (!body["symbols"].is_array() || body["symbols"].empty()) return reply(res, 400, {{"error", "'symbols' must be a non-empty list"}});
+      if (body["symbols"].size() > kMaxBatch) {
+        return reply(res, 400, {{"error", "at most " + std::to_string(kMaxBatch) + " symbols per request, got " +
+                                              std::to_string(body["symbols"].size())}});
+      }
       for (const auto& s : body["symbols"]) {
         if (!s.is_string()) return reply(res, 400, {{"error", "'symbols' must list strings such as \"600519\""}});
         symbols.push_back(s.get<std::string>());
@@ -211,6 +238,9 @@ int run(int argc, char** argv) {
     reply(res, 200, out);
   });
   server.Post("/reload", [&](const httplib::Request& req, httplib::Response& res) {
+    if (!token.empty() && !same_secret(req.get_header_value("Authorization"), "Bearer " + token)) {
+      return reply(res, 401, {{"error", "POST /reload needs the service's token: Authorization: Bearer <token>"}});
+    }
     nlohmann::json body = nlohmann::json::object();
     if (!req.body.empty()) {
       try {

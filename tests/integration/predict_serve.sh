@@ -138,3 +138,33 @@ print("PASS: HTTP service: health, model, predict (single, batch), 404, 405, 413
 PY
 kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 grep -q "stopped" "$work/serve.log" || fail "serve did not stop cleanly"
+
+# With a token, POST /reload needs it; predictions do not; batches are capped; the token is
+# printed nowhere.
+KLAB_SERVE_TOKEN=s3cret-token "$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 > "$work/serve2.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q "serving run" "$work/serve2.log" && break; sleep 0.1; done
+port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve2.log")
+[ -n "$port" ] || { cat "$work/serve2.log"; fail "serve with a token did not start"; }
+python3 - "$port" "$lstm" <<'PY' || exit 1
+import json, sys, urllib.request, urllib.error
+port, lstm = sys.argv[1], sys.argv[2]
+def call(method, path, body, headers={}):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method=method,
+                                 headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+s, r = call("POST", "/reload", {}); assert s == 401 and "token" in r["error"], (s, r)
+s, r = call("POST", "/reload", {}, {"Authorization": "Bearer wrong"}); assert s == 401, (s, r)
+s, r = call("POST", "/reload", {}, {"Authorization": "Bearer s3cret-token"}); assert s == 200 and r["run"] == lstm, (s, r)
+s, r = call("POST", "/predict", {"symbol": "600519"}); assert s == 200, (s, r)
+s, r = call("POST", "/predict", {"symbols": ["600519"] * 1001}); assert s == 400 and "at most 1000" in r["error"], (s, r)
+print("PASS: the token guards /reload; batches over 1000 symbols are refused")
+PY
+kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
+if grep -q "s3cret" "$work/serve2.log"; then fail "the token reached the log"; fi
+msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 --token-file "$work/missing" 2>&1) && fail "a missing token file must fail"
+echo "$msg" | grep -q "cannot read a token" || fail "token file message: $msg"
