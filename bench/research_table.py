@@ -28,8 +28,9 @@ def cell(values):
     values = [v for v in values if v is not None]
     if not values:
         return "–"
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f}±{sd:.4f}"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f}±{statistics.stdev(values):.4f}"
 
 
 def main():
@@ -45,13 +46,16 @@ def main():
         newest[sweep["name"]] = (record, sweep)  # sorted by name_timestamp: the last is the newest
     rows = []
     for name, (record, sweep) in sorted(newest.items()):
-        evals, seeds, experiment, failed = [], [], None, 0
+        evals, seeds, experiment, failed, unfinished = [], [], None, 0, 0
         for t in sweep["trials"]:
             status_file = os.path.join(record, "trials", "trial-%04d.status.json" % t["index"])
             status = json.load(open(status_file)) if os.path.exists(status_file) else {}
             experiment = json.load(open(os.path.join(record, "trials", "trial-%04d.json" % t["index"])))
-            if status.get("status") != "completed":
+            if status.get("status") in ("failed", "interrupted"):
                 failed += 1
+                continue
+            if status.get("status") != "completed":
+                unfinished += 1
                 continue
             evals.append(status["eval"])
             seeds.append(experiment["model"].get("seed", experiment["train"]["seed"]))
@@ -60,7 +64,7 @@ def main():
         model = experiment["model"]["type"]
         features = experiment["features"] if isinstance(experiment["features"], str) else "custom"
         rows.append({"name": name, "model": model, "features": features, "evals": evals, "seeds": seeds,
-                     "failed": failed, "test": (evals[0].get("test_start", "") if evals else "")})
+                     "failed": failed, "unfinished": unfinished})
     qlib = {}
     with open(a.qlib) as f:
         for r in csv.DictReader(line for line in f if not line.startswith("#")):
@@ -69,10 +73,12 @@ def main():
     header = "| model | features | seeds | " + " | ".join(m for m, _ in METRICS) + " |"
     lines = [header, "|" + "---|" * (3 + len(METRICS))]
     for r in rows:
-        seeds = ", ".join(str(s) for s in r["seeds"]) + (f" ({r['failed']} failed)" if r["failed"] else "")
+        seeds = ", ".join(str(s) for s in r["seeds"]) + (f" ({r['failed']} failed)" if r["failed"] else "") + \
+            (f" ({r['unfinished']} not finished)" if r["unfinished"] else "")
         lines.append(f"| klab {r['model']} | {r['features']} | {seeds} | " +
                      " | ".join(cell([dig(e, path) for e in r["evals"]]) for _, path in METRICS) + " |")
-        base = [e.get("baseline_signal", {}) for e in r["evals"]]
+        # The reversal is model-free: the same on every seed's test days (the first is shown).
+        base = [r["evals"][0].get("baseline_signal", {})]
         lines.append(f"| 5-day reversal, same days | {r['features']} | – | " +
                      " | ".join(cell([dig(b, path) for b in base]) for _, path in METRICS) + " |")
         q = qlib.get((r["model"], r["features"].replace("alpha158_20", "alpha158")))

@@ -6,7 +6,7 @@
 # figures (bench/qlib_published.csv) and the model-free 5-day reversal of the same runs.
 #
 # Usage: bash bench/run_research.sh [build dir] [universe folder | klab SQLite file] [out dir]
-#   MODELS="lstm gru transformer xgboost linear"  FEATURES="alpha158 alpha360"  SEEDS="1 2 3"  (environment)
+#   MODELS="lstm gru transformer alstm tcn mlp xgboost linear"  FEATURES="alpha158 alpha360"  SEEDS="1 2 3"  (environment)
 # Each run takes 2 to 10 minutes on 2 cores; the whole table about an hour and a half.
 # The runs stay in [out dir] (default out/research); the table is written into docs/RESEARCH.md
 # between its research-table markers, and printed.
@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 data=${2:-$root/../shared/data/universe}
 out=$(realpath -m "${3:-$root/out/research}")
-models=${MODELS:-lstm gru transformer xgboost linear}
+models=${MODELS:-lstm gru transformer alstm tcn mlp xgboost linear}
 feature_sets=${FEATURES:-alpha158 alpha360}
 seeds=${SEEDS:-1 2 3}
 mkdir -p "$out"
