@@ -5,6 +5,7 @@
 // file or the new one, never a mix. Times are local wall-clock, as the output standard shows.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -21,6 +22,9 @@ nlohmann::json read_json(const std::filesystem::path& path);
 std::string text_or(const nlohmann::json& j, const char* key, const std::string& fallback = "");
 std::string read_text(const std::filesystem::path& path);
 void fsync_dir(const std::filesystem::path& dir);
+// CRC-32 (zlib's) of a file's bytes: how a checkpoint's weights are checked before a resume
+// trusts them. Throws IoError when the file cannot be read.
+std::uint32_t crc32_of_file(const std::filesystem::path& path);
 
 // A test seam for crash-safety tests: when the environment variable KLAB_CRASH_AT equals
 // `point`, the process kills itself with SIGKILL right there (as kill -9 or a power cut

@@ -257,7 +257,10 @@ void TrainingManager::write_checkpoint_dir(const fs::path& final_dir, torch::nn:
   checkpoint.insert("timestamp", now);
   if (!trainer_state.empty()) checkpoint.insert("trainer_state", trainer_state.dump());
   save_pickle(tmp / "pytorch_model.bin", checkpoint);
-  nlohmann::json m = {{"epoch", epoch}, {"timestamp", now}};
+  // The weights' checksum: a resume verifies it and falls back to an older checkpoint when a
+  // file was truncated or flipped on disk since.
+  nlohmann::json m = {{"epoch", epoch}, {"timestamp", now},
+                      {"pytorch_model_crc32", files::crc32_of_file(tmp / "pytorch_model.bin")}};
   for (auto it = metrics.begin(); it != metrics.end(); ++it) m[it.key()] = it.value();
   files::write_json(tmp / "metrics.json", m);
   files::fsync_dir(tmp);
@@ -417,8 +420,13 @@ nlohmann::json TrainingManager::get_summary() const {
 }
 
 std::optional<fs::path> TrainingManager::newest_checkpoint() const {
-  std::optional<fs::path> best;
-  int best_epoch = -1;
+  const auto all = complete_checkpoints();
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+std::vector<fs::path> TrainingManager::complete_checkpoints() const {
+  std::vector<std::pair<int, fs::path>> found;
   std::error_code ec;
   static const std::regex name("checkpoint-([0-9]+)");
   for (const auto& item : fs::directory_iterator(run_dir_ / "checkpoints", ec)) {
@@ -426,17 +434,18 @@ std::optional<fs::path> TrainingManager::newest_checkpoint() const {
     const std::string filename = item.path().filename().string();
     if (!item.is_directory() || !std::regex_match(filename, m, name)) continue;
     const int epoch = std::stoi(m[1]);
-    if (epoch <= best_epoch) continue;
     try {
       auto metrics = files::read_json(item.path() / "metrics.json");
       if (!fs::is_regular_file(item.path() / "pytorch_model.bin") || metrics.value("epoch", -1) != epoch) continue;
     } catch (const Error&) {
       continue;
     }
-    best = item.path();
-    best_epoch = epoch;
+    found.emplace_back(epoch, item.path());
   }
-  return best;
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<fs::path> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
 }
 
 }  // namespace klab

@@ -131,6 +131,8 @@ class TrainingManager {
 
   // The newest checkpoint whose folder is complete and whose files parse; nullopt if none.
   std::optional<std::filesystem::path> newest_checkpoint() const;
+  // Every such checkpoint, newest first (a resume falls back along this list).
+  std::vector<std::filesystem::path> complete_checkpoints() const;
 
  private:
   TrainingManager() = default;

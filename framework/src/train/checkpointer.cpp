@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "klab/torch_model.h"
+#include "klab/error.h"
+#include "runs/files.h"
 #include "runs/state_dict.h"
 #include "runs/training_manager.h"
 
@@ -14,17 +16,11 @@ nlohmann::json TrainState::to_json() const {
   return {{"best_val_loss", best_val_loss}, {"best_epoch", best_epoch}, {"bad_epochs", bad_epochs}};
 }
 
-int Checkpointer::resume(TorchModel& model, torch::optim::Optimizer& optimizer, TrainState& state) {
-  auto checkpoint = manager_.newest_checkpoint();
-  if (!checkpoint) {
-    manager_.truncate_metrics_after(0);
-    manager_.save_training_log("No complete checkpoint: training again from epoch 1");
-    return 1;
-  }
-  const fs::path file = *checkpoint / "pytorch_model.bin";
-  auto dict = load_pickle(file).toGenericDict();
-  load_model_state_dict(model, load_state_dict_file(file), file.string());
-  load_optimizer_state_dict(optimizer, dict.at("optimizer_state_dict"), train_.optimizer, file.string());
+namespace {
+
+// The state a loaded checkpoint carries: its epoch and early-stopping bookkeeping.
+int resume_from(TrainingManager& manager, const fs::path& checkpoint, const c10::impl::GenericDict& dict,
+                TrainState& state) {
   const int epoch = static_cast<int>(dict.at("epoch").toInt());
   if (dict.contains("trainer_state")) {
     auto s = nlohmann::json::parse(dict.at("trainer_state").toStringRef());
@@ -33,10 +29,41 @@ int Checkpointer::resume(TorchModel& model, torch::optim::Optimizer& optimizer, 
     state.bad_epochs = s.value("bad_epochs", 0);
   }
   state.last_epoch = epoch;
-  manager_.truncate_metrics_after(epoch);
-  manager_.save_training_log("Resuming from " + checkpoint->filename().string() + " (epoch " + std::to_string(epoch) +
+  manager.truncate_metrics_after(epoch);
+  manager.save_training_log("Resuming from " + checkpoint.filename().string() + " (epoch " + std::to_string(epoch) +
                              ")");
   return epoch + 1;
+}
+
+}  // namespace
+
+int Checkpointer::resume(TorchModel& model, torch::optim::Optimizer& optimizer, TrainState& state) {
+  // Newest first; a checkpoint whose weights fail their checksum or do not load (truncated or
+  // flipped on disk since) is skipped with a warning for the one before it. The fresh model is
+  // kept aside: if none loads, training starts again from it.
+  const auto pristine = model_state_dict(model);
+  for (const fs::path& checkpoint : manager_.complete_checkpoints()) {
+    const fs::path file = checkpoint / "pytorch_model.bin";
+    try {
+      const auto metrics = files::read_json(checkpoint / "metrics.json");
+      if (metrics.contains("pytorch_model_crc32") &&
+          metrics["pytorch_model_crc32"].get<std::uint32_t>() != files::crc32_of_file(file)) {
+        throw IoError(file.string() + ": checksum mismatch (the file changed on disk after it was written)");
+      }
+      auto dict = load_pickle(file).toGenericDict();
+      load_model_state_dict(model, load_state_dict_file(file), file.string());
+      load_optimizer_state_dict(optimizer, dict.at("optimizer_state_dict"), train_.optimizer, file.string());
+      return resume_from(manager_, checkpoint, dict, state);
+    } catch (const std::exception& e) {
+      const std::string line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
+      manager_.save_training_log("warning: " + checkpoint.filename().string() + " is unusable (" + line +
+                                 "): falling back to the checkpoint before it");
+    }
+  }
+  load_model_state_dict(model, pristine, "the initial weights");
+  manager_.truncate_metrics_after(0);
+  manager_.save_training_log("No usable checkpoint: training again from epoch 1");
+  return 1;
 }
 
 void Checkpointer::after_epoch(TorchModel& model, torch::optim::Optimizer& optimizer, int epoch,

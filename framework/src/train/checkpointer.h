@@ -31,7 +31,9 @@ class Checkpointer {
   Checkpointer(TrainingManager& manager, const TrainSpec& train) : manager_(manager), train_(train) {}
 
   // Loads the newest complete checkpoint into model, optimizer and state and returns the first
-  // epoch still to train (1 when there is none); metrics logged after it are dropped.
+  // epoch still to train (1 when there is none); metrics logged after it are dropped. A checkpoint
+  // that fails its checksum or does not load is skipped, with a warning in training.log, for the
+  // one before it.
   int resume(TorchModel& model, torch::optim::Optimizer& optimizer, TrainState& state);
 
   // After `epoch`: checkpoint-N when the interval says so, else best/ when this epoch is the best.
