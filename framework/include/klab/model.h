@@ -33,6 +33,19 @@ struct WindowView {
   std::int64_t n_features = 0;
 };
 
+// How a model that reads rows, not sequences (trees, linear, an MLP), sees a window: the features
+// of its last row (`last_row`: the day's features) or all its rows flattened, oldest first
+// (`flatten`: seq_length x n_features columns). Both are contiguous in the host's memory.
+enum class RowInput { last_row, flatten };
+inline RowInput row_input(const std::string& name) { return name == "flatten" ? RowInput::flatten : RowInput::last_row; }
+inline std::int64_t row_width(const WindowView& v, RowInput input) {
+  return input == RowInput::flatten ? v.seq_length * v.n_features : v.n_features;
+}
+inline const float* row_of(const WindowView& v, std::int64_t row, RowInput input) {
+  const float* window = v.inputs + row * v.seq_length * v.n_features;
+  return input == RowInput::flatten ? window : window + (v.seq_length - 1) * v.n_features;
+}
+
 class Model {
  public:
   virtual ~Model() = default;

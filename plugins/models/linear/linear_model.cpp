@@ -131,13 +131,10 @@ class LinearModel : public klab::Model {
   }
 
  private:
-  std::int64_t columns(const klab::WindowView& view) const {
-    return input_ == "flatten" ? view.seq_length * view.n_features : view.n_features;
-  }
+  std::int64_t columns(const klab::WindowView& view) const { return klab::row_width(view, klab::row_input(input_)); }
 
   void read_row(const klab::WindowView& view, std::int64_t i, std::vector<double>& row) const {
-    const std::int64_t stride = view.seq_length * view.n_features;
-    const float* start = view.inputs + i * stride + (input_ == "flatten" ? 0 : (view.seq_length - 1) * view.n_features);
+    const float* start = klab::row_of(view, i, klab::row_input(input_));
     for (std::size_t j = 0; j < row.size(); ++j) row[j] = std::isfinite(start[j]) ? start[j] : 0.0;
   }
 

@@ -180,9 +180,7 @@ class XgboostModel : public klab::Model {
     return std::stod(s.substr(at + key.size()));
   }
 
-  std::int64_t columns(const klab::WindowView& view) const {
-    return input_ == "flatten" ? view.seq_length * view.n_features : view.n_features;
-  }
+  std::int64_t columns(const klab::WindowView& view) const { return klab::row_width(view, klab::row_input(input_)); }
 
   // The windows as XGBoost's dense matrix: a flattened window is the host's memory as it is; the
   // last row of each window is gathered. NaN is missing.
@@ -200,9 +198,8 @@ class XgboostModel : public klab::Model {
       return m;
     }
     std::vector<float> last(static_cast<std::size_t>(view.rows * view.n_features));
-    const std::int64_t stride = view.seq_length * view.n_features;
     for (std::int64_t i = 0; i < view.rows; ++i) {
-      const float* row = view.inputs + i * stride + (view.seq_length - 1) * view.n_features;
+      const float* row = klab::row_of(view, i, klab::RowInput::last_row);
       std::copy(row, row + view.n_features, last.begin() + i * view.n_features);
     }
     check(XGDMatrixCreateFromMat_omp(last.data(), rows, cols, std::nanf(""), &m.handle, threads()), "matrix");
