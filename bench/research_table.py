@@ -65,6 +65,10 @@ def main():
         features = experiment["features"] if isinstance(experiment["features"], str) else "custom"
         rows.append({"name": name, "model": model, "features": features, "evals": evals, "seeds": seeds,
                      "failed": failed, "unfinished": unfinished})
+    # Alpha158 first, then Alpha360; within each, the networks then the row models.
+    order = ["lstm", "gru", "transformer", "alstm", "tcn", "mlp", "xgboost", "linear"]
+    rows.sort(key=lambda r: (r["features"].startswith("alpha360"),
+                             order.index(r["model"]) if r["model"] in order else len(order), r["model"]))
     qlib = {}
     with open(a.qlib) as f:
         for r in csv.DictReader(line for line in f if not line.startswith("#")):
@@ -73,7 +77,7 @@ def main():
     header = "| model | features | seeds | " + " | ".join(m for m, _ in METRICS) + " |"
     lines = [header, "|" + "---|" * (3 + len(METRICS))]
     for r in rows:
-        seeds = ", ".join(str(s) for s in r["seeds"]) + (f" ({r['failed']} failed)" if r["failed"] else "") + \
+        seeds = ", ".join(str(s) for s in r["seeds"]) + (f" ({r['failed']} failed or stopped)" if r["failed"] else "") + \
             (f" ({r['unfinished']} not finished)" if r["unfinished"] else "")
         lines.append(f"| klab {r['model']} | {r['features']} | {seeds} | " +
                      " | ".join(cell([dig(e, path) for e in r["evals"]]) for _, path in METRICS) + " |")
