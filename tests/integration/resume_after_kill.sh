@@ -32,14 +32,19 @@ status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status
 find "$cut" -name '*.json' -print0 | xargs -0 -n1 python3 -c 'import json,sys; json.load(open(sys.argv[1]))'
 [ ! -e "$cut/results/eval_results.json" ] || { echo "FAIL: killed run has results"; exit 1; }
 
-# Storage faults: in a copy of the killed run checkpoint-4's weights are cut to half their size;
-# in the run itself one byte of them is flipped. Each resume must notice (truncation breaks the
-# file, the flip only its checksum), say so, and fall back to checkpoint-2.
+# Storage faults: the newest checkpoint's weights (checkpoint-4, or -6 when the kill came late on
+# a busy machine) are cut to half their size in a copy of the killed run, and have one byte
+# flipped in the run itself. Each resume must notice (truncation breaks the file, the flip only
+# its checksum), say so, and fall back to the checkpoint before it.
+checkpoints=$(ls -d "$cut"/checkpoints/checkpoint-* | sed 's/.*checkpoint-//' | sort -n | tail -n 2)
+previous=$(echo "$checkpoints" | head -n 1)
+newest=$(echo "$checkpoints" | tail -n 1)
+[ "$previous" != "$newest" ] || { echo "FAIL: fewer than two checkpoints before the kill"; exit 1; }
 cp -a "$work/cut" "$work/cut2"
 cut2=$(ls -d "$work"/cut2/*/)
-weights="$cut2/checkpoints/checkpoint-4/pytorch_model.bin"
+weights="$cut2/checkpoints/checkpoint-$newest/pytorch_model.bin"
 truncate -s $(( $(stat -c %s "$weights") / 2 )) "$weights"
-python3 - "$cut/checkpoints/checkpoint-4/pytorch_model.bin" <<'PY'
+python3 - "$cut/checkpoints/checkpoint-$newest/pytorch_model.bin" <<'PY'
 import sys
 path = sys.argv[1]
 data = bytearray(open(path, "rb").read())
@@ -49,8 +54,9 @@ PY
 "$build/bin/sweep" --quiet --output-dir "$work/cut2" --resume "$(basename "$cut2")" > "$work/resume2.log"
 "$build/bin/sweep" --quiet --output-dir "$work/cut" --resume "$(basename "$cut")" > "$work/resume.log"
 for run in "$cut" "$cut2"; do
-  grep -q "warning: checkpoint-4 is unusable" "$run/logs/training.log" || { echo "FAIL: no fallback warning in $run"; exit 1; }
-  grep -q "Resuming from checkpoint-2 (epoch 2)" "$run/logs/training.log" || { echo "FAIL: $run did not resume from checkpoint-2"; exit 1; }
+  grep -q "warning: checkpoint-$newest is unusable" "$run/logs/training.log" || { echo "FAIL: no fallback warning in $run"; exit 1; }
+  grep -q "Resuming from checkpoint-$previous (epoch $previous)" "$run/logs/training.log" \
+    || { echo "FAIL: $run did not resume from checkpoint-$previous"; exit 1; }
 done
 grep -q "checksum mismatch" "$cut/logs/training.log" || { echo "FAIL: the flipped byte was not caught by the checksum"; exit 1; }
 python3 - "$full" "$cut2" <<'PY'
