@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/window_batch.h"
 #include "plugins/registry.h"
+#include "workflow/run.h"
 
 namespace po = boost::program_options;
 
@@ -52,12 +53,8 @@ int run(int argc, char** argv) {
   klab::PluginRegistry registry;
   registry.discover();
   auto source = registry.create_data_source(spec.source, spec.source_options.dump());
-  std::vector<std::string> symbols;
-  for (const auto& info : source->list_symbols()) symbols.push_back(info.symbol);
   auto t0 = std::chrono::steady_clock::now();
-  klab::DatasetSpec data_spec = spec.dataset_spec(symbols);
-  data_spec.threads = 2;
-  const klab::Dataset ds = klab::Dataset::build(*source, data_spec);
+  const klab::Dataset ds = klab::Dataset::build(*source, klab::run_dataset_spec(spec, *source));
   const double data_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const auto train = klab::gather_windows(ds, ds.train(), 0, ds.train().size(), true);

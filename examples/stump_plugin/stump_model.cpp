@@ -99,7 +99,7 @@ class StumpModel : public klab::Model {
  private:
   // The window's last row, feature f (undefined values count as 0, the scaled centre).
   static double x(const klab::WindowView& v, std::int64_t row, std::int64_t f) {
-    const float value = v.inputs[(row * v.seq_length + v.seq_length - 1) * v.n_features + f];
+    const float value = klab::row_of(v, row, klab::RowInput::last_row)[f];
     return std::isfinite(value) ? value : 0.0;
   }
   double mse(const klab::WindowView& v) {

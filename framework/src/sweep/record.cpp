@@ -13,6 +13,7 @@
 
 #include "eval/metrics.h"
 #include "klab/error.h"
+#include "klab/stats.h"
 #include "runs/files.h"
 #include "runs/training_manager.h"
 
@@ -227,7 +228,6 @@ SweepOutcome collect_sweep(const fs::path& record) {
   const bool walk_forward = sweep.value("walk_forward", false);
   outcome.walk_forward = walk_forward;
   std::map<std::size_t, std::string> group_point;
-  std::map<std::size_t, bool> group_done;
   for (const auto& t : sweep["trials"]) {
     const std::size_t i = t["index"];
     const auto s = read_trial_status(record, i);
@@ -270,19 +270,19 @@ SweepOutcome collect_sweep(const fs::path& record) {
     const auto& vs = values[key];
     row.valued = vs.size();
     if (!vs.empty()) {
-      double sum = 0, best = vs.front().first;
+      std::vector<double> numbers;
+      double best = vs.front().first;
       row.best_run = vs.front().second;
       for (const auto& [v, source] : vs) {
-        sum += v;
+        numbers.push_back(v);
         if (higher ? v > best : v < best) {
           best = v;
           row.best_run = source;
         }
       }
-      row.mean = sum / static_cast<double>(vs.size());
-      double ss = 0;
-      for (const auto& [v, source] : vs) ss += (v - row.mean) * (v - row.mean);
-      row.std = vs.size() > 1 ? std::sqrt(ss / static_cast<double>(vs.size() - 1)) : 0.0;
+      const MeanStd ms = mean_std(numbers);
+      row.mean = ms.mean;
+      row.std = vs.size() > 1 ? ms.std : 0.0;
     }
     outcome.leaderboard.push_back(row);
   }

@@ -47,19 +47,23 @@ int cpus_per_task(const nlohmann::json& sweep) {
 
 }  // namespace
 
+void require_sbatch_value(const std::string& where, const std::string& key, const std::string& value) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      throw ConfigError(where + "sweep.slurm." + key + ": control characters (a newline) are not allowed");
+    }
+  }
+}
+
 std::string slurm_array_script(const fs::path& record, const nlohmann::json& sweep, const std::vector<std::size_t>& todo,
                                const SweepOptions& options) {
   const auto& slurm = sweep["slurm"];
   // sweep.json may have been edited by hand: nothing reaches an #SBATCH line with a line break.
-  auto line = [](const std::string& key, const std::string& value) {
-    for (unsigned char c : value) {
-      if (c < 0x20 || c == 0x7f) throw ConfigError("sweep.slurm." + key + ": control characters (a newline) are not allowed");
-    }
-    return value;
-  };
-  for (const char* key : {"partition", "time_limit", "mem"}) line(key, slurm.value(key, std::string()));
-  for (const auto& extra : slurm.value("extra_args", nlohmann::json::array())) line("extra_args", extra.get<std::string>());
-  line("name", sweep.value("name", std::string()));
+  for (const char* key : {"partition", "time_limit", "mem"}) require_sbatch_value("", key, slurm.value(key, std::string()));
+  for (const auto& extra : slurm.value("extra_args", nlohmann::json::array())) {
+    require_sbatch_value("", "extra_args", extra.get<std::string>());
+  }
+  require_sbatch_value("", "name", sweep.value("name", std::string()));
   std::string array;
   for (std::size_t i = 0; i < todo.size(); ++i) array += (i ? "," : "") + std::to_string(todo[i]);
   if (slurm.value("max_concurrent", 0) > 0) array += "%" + std::to_string(slurm.value("max_concurrent", 0));

@@ -14,6 +14,11 @@
 
 namespace klab {
 
+// A value that goes into an #SBATCH line: one holding a newline or another control character
+// would start a line of its own (a command run on the cluster), so it is refused, not escaped.
+// Throws ConfigError "<where>sweep.slurm.<key>: control characters (a newline) are not allowed".
+void require_sbatch_value(const std::string& where, const std::string& key, const std::string& value);
+
 // The sbatch script for trials `todo` (#SBATCH lines from sweep.slurm: array, cpus-per-task,
 // time, partition, mem, extra args).
 std::string slurm_array_script(const std::filesystem::path& record, const nlohmann::json& sweep,

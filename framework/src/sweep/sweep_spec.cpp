@@ -22,6 +22,7 @@
 #include "klab/error.h"
 #include "klab/model.h"
 #include "plugins/registry.h"
+#include "sweep/slurm_executor.h"
 
 namespace klab {
 
@@ -315,23 +316,13 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
     }
     if (YAML::Node s = sweep["slurm"]) {
       if (!s.IsMap()) throw ConfigError(at(file, s) + ": sweep.slurm: expected a mapping");
-      // Values go into #SBATCH lines: a newline or control character would start a line of its
-      // own (a command run on the cluster), so they are refused, not escaped.
-      auto line_safe = [&](const YAML::Node& v, const std::string& key) {
-        const std::string text = v.IsScalar() ? v.Scalar() : "";
-        for (unsigned char c : text) {
-          if (c < 0x20 || c == 0x7f) {
-            throw ConfigError(at(file, v) + ": sweep.slurm." + key + ": control characters (a newline) are not allowed");
-          }
-        }
-        return text;
-      };
+      // Values go into #SBATCH lines (sweep/slurm_executor.h).
       for (const auto& item : s) {
         const std::string k = item.first.Scalar();
         const YAML::Node& v = item.second;
-        if (v.IsScalar()) line_safe(v, k);
+        if (v.IsScalar()) require_sbatch_value(at(file, v) + ": ", k, v.Scalar());
         if (v.IsSequence()) {
-          for (const auto& e : v) line_safe(e, k);
+          for (const auto& e : v) require_sbatch_value(at(file, e) + ": ", k, e.IsScalar() ? e.Scalar() : "");
         }
         long long n = 0;
         if (k == "partition") {

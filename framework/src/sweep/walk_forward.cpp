@@ -1,6 +1,7 @@
 #include "sweep/walk_forward.h"
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <ostream>
 #include <set>
@@ -42,14 +43,10 @@ void combine_group(const fs::path& record, const nlohmann::json& sweep, std::siz
                    PluginRegistry& registry, std::ostream* progress) {
   const fs::path dir = walk_forward_dir(record, group);
   fs::create_directories(dir / "results");
-  std::vector<std::string> lines;
+  // This combination's own log: a retry after a failed one starts it afresh.
+  std::ofstream(dir / "combine.log", std::ios::trunc);
   auto log = [&](const std::string& line) {
-    lines.push_back("[" + files::log_now() + "] " + line);
-    files::write_atomic(dir / "combine.log", [&] {
-      std::string text;
-      for (const auto& l : lines) text += l + "\n";
-      return text;
-    }());
+    std::ofstream(dir / "combine.log", std::ios::app) << "[" << files::log_now() << "] " << line << "\n";
   };
 
   // The segments' test predictions, each kept to its own test dates, in date order.

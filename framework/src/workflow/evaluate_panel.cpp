@@ -8,7 +8,7 @@
 #include "eval/cross_section.h"
 #include "eval/metrics.h"
 #include "plugins/registry.h"
-#include "train/process_policy.h"
+#include "workflow/run.h"
 #include "klab/error.h"
 #include "runs/files.h"
 #include "runs/predictions_file.h"
@@ -130,18 +130,11 @@ nlohmann::json evaluate_combined_predictions(const ExperimentSpec& spec, PluginR
                                              const Predictions& predictions, const PanelOutputs& outputs) {
   // Only closes are needed (the backtest's universe, the reversal): no model features.
   auto source = registry.create_data_source(spec.source, spec.source_options.dump());
-  std::vector<std::string> symbols = spec.symbols;
-  if (symbols == std::vector<std::string>{"all"}) {
-    symbols.clear();
-    for (const auto& info : source->list_symbols()) symbols.push_back(info.symbol);
-  }
-  DatasetSpec data_spec = spec.dataset_spec(symbols);
+  DatasetSpec data_spec = run_dataset_spec(spec, *source);
   data_spec.features = {"close"};
-  data_spec.threads = static_cast<std::size_t>(std::max(1, std::min(spec.train.threads, cores_given())));
   const Dataset ds = Dataset::build(*source, data_spec);
-  nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& s : ds.skipped_symbols()) skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
-  files::write_json(outputs.dir / "data.json", {{"stock_symbols", symbols}, {"skipped_symbols", skipped}});
+  files::write_json(outputs.dir / "data.json",
+                    {{"stock_symbols", data_spec.symbols}, {"skipped_symbols", skipped_symbols_json(ds)}});
   if (const Universe* universe = ds.universe()) files::write_json(outputs.dir / "universe.json", universe->to_json());
 
   nlohmann::json eval =

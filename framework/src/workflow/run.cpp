@@ -33,27 +33,18 @@ namespace {
 // and open date ranges meant, and writes scaler.json.
 Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataSource& source, std::ostream* out) {
   manager.save_training_log("开始加载数据");
-  std::vector<std::string> symbols = spec.symbols;
-  if (symbols == std::vector<std::string>{"all"}) {
-    symbols.clear();
-    for (const auto& info : source.list_symbols()) symbols.push_back(info.symbol);
-    if (symbols.empty()) throw DataError("data.symbols: all: the data source lists no symbols");
-    manager.annotate("stock_symbols", symbols);  // what "all" meant for this run
-  }
+  const DatasetSpec data_spec = run_dataset_spec(spec, source);
+  const std::vector<std::string>& symbols = data_spec.symbols;
+  if (spec.symbols == std::vector<std::string>{"all"}) manager.annotate("stock_symbols", symbols);  // what "all" meant
   manager.save_training_log("loading data: " + source.display_name() + ", " + std::to_string(symbols.size()) +
                             " symbol(s)");
   // Dataset::build loads the bars and computes the features in one pass (per symbol); the
   // specification's four lines are written in its order once both are done.
-  DatasetSpec data_spec = spec.dataset_spec(symbols);
-  data_spec.threads = static_cast<std::size_t>(std::max(1, std::min(spec.train.threads, cores_given())));
   Dataset ds = Dataset::build(source, data_spec);
   if (!ds.skipped_symbols().empty()) {
     // Named in training.log and metadata.json, counted on the console.
-    nlohmann::json skipped = nlohmann::json::array();
-    for (const auto& s : ds.skipped_symbols()) {
-      skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
-      manager.save_training_log("skipped symbol " + s.symbol + ": " + s.reason);
-    }
+    const nlohmann::json skipped = skipped_symbols_json(ds);
+    for (const auto& s : ds.skipped_symbols()) manager.save_training_log("skipped symbol " + s.symbol + ": " + s.reason);
     manager.annotate("skipped_symbols", skipped);
     manager.save_training_log("symbols: " + std::to_string(ds.series().size()) + " used, " +
                               std::to_string(skipped.size()) + " skipped (too little data in the date range)");
@@ -302,6 +293,24 @@ std::pair<std::shared_ptr<DataSource>, std::shared_ptr<Model>> open_plugins(cons
 }
 
 }  // namespace
+
+DatasetSpec run_dataset_spec(const ExperimentSpec& spec, DataSource& source) {
+  std::vector<std::string> symbols = spec.symbols;
+  if (symbols == std::vector<std::string>{"all"}) {
+    symbols.clear();
+    for (const auto& info : source.list_symbols()) symbols.push_back(info.symbol);
+    if (symbols.empty()) throw DataError("data.symbols: all: the data source lists no symbols");
+  }
+  DatasetSpec data_spec = spec.dataset_spec(symbols);
+  data_spec.threads = static_cast<std::size_t>(std::max(1, std::min(spec.train.threads, cores_given())));
+  return data_spec;
+}
+
+nlohmann::json skipped_symbols_json(const Dataset& ds) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& s : ds.skipped_symbols()) skipped.push_back({{"symbol", s.symbol}, {"reason", s.reason}});
+  return skipped;
+}
 
 RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, const RunOptions& options) {
   auto [source, model] = open_plugins(spec, registry);

@@ -42,6 +42,13 @@ struct RunResult {
   double best_val_loss = 0;
 };
 
+// The dataset a run of `spec` loads: `data.symbols: all` resolved through `source` (a DataError
+// when it lists none), features computed on train.threads capped at the cores given. A run and
+// a walk-forward's combined evaluation ask for their data the same way.
+DatasetSpec run_dataset_spec(const ExperimentSpec& spec, DataSource& source);
+// The symbols a dataset left out, as metadata.json lists them: [{symbol, reason}, ...].
+nlohmann::json skipped_symbols_json(const Dataset& ds);
+
 // Runs a new experiment. Errors found before the run folder exists are thrown (nothing is
 // written); later errors mark the run failed and are thrown after that.
 RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, const RunOptions& options);
