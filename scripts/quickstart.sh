@@ -23,3 +23,8 @@ cd "$root"
 echo
 echo "== one model over a universe, judged by its ranking and its portfolio (experiments/quickstart_universe.yaml) =="
 "$build/bin/sweep" experiments/quickstart_universe.yaml
+
+echo
+echo "== look at it: every run, its curves, its daily IC and its portfolio (docs/REPORTS.md) =="
+echo "   build/bin/serve --port 8080       then open http://127.0.0.1:8080/"
+echo "   build/bin/report --site reports/  the same pages as offline files: reports/index.html"

@@ -20,7 +20,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-torch python3-pandas python3-xgboost
   # cluster scheduler for sweeps
   slurmctld slurmd slurm-client munge
+  # the report pages' tests: a real headless browser, and a CJK font so 贵州茅台 renders
+  chromium fonts-wqy-microhei
 )
+# The report pages bundle their chart library from the npm registry (web/package-lock.json):
+# Debian's Node.js and npm unless the machine has its own.
+if ! command -v npm > /dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -45,5 +50,13 @@ fi
 openblas=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas-pthread | head -n1 || true)
 if [ -n "$openblas" ]; then
   $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas" >/dev/null
+fi
+# The chart library (ECharts) and the browser driver of the page tests (puppeteer-core), at the
+# versions web/package-lock.json pins; fetched again only when the lockfile changed.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! cmp -s "$root/web/package-lock.json" "$root/web/node_modules/.klab-lock"; then
+  echo "setup: npm ci in web/ (ECharts for the report pages, puppeteer-core for their tests)"
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$root/web/package-lock.json" "$root/web/node_modules/.klab-lock"
 fi
 echo "setup: done"

@@ -414,12 +414,7 @@ int run(int argc, char** argv) {
 
   if (vm.count("json")) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : shown) {
-      nlohmann::json item = r.fields;
-      item["path"] = r.path.string();
-      if (!r.problems.empty()) item["problems"] = r.problems;
-      out.push_back(item);
-    }
+    for (const auto& r : shown) out.push_back(klab::run_record_json(r));
     std::cout << out.dump(2) << "\n";
   } else {
     print_table(shown, std::cout);

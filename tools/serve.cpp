@@ -1,8 +1,12 @@
-// serve — an HTTP prediction service over a trained run, on a loopback port.
+// serve — an HTTP prediction service over a trained run, and the report pages of the output
+// folder, on a loopback port.
 //
 //   serve --run 600519_lstm_20250119_143025 [--port 8080]
 //   serve --best-by mae --filter status=completed --port 0      (0: any free port)
+//   serve                                                      (the pages alone, no model loaded)
 //
+//   GET  /            the runs index; /runs/NAME, /sweeps/RECORD, /compare?runs=A,B and their
+//                     JSON under /api/ (report/http_pages.h): read-only
 //   GET  /health      {"status": "ok", "run": ...}
 //   GET  /model       the loaded run: model, features, target, metrics
 //   POST /predict     {"symbol": "600519"[, "date": "2021-12-31"]} or {"symbols": [...]}
@@ -32,6 +36,7 @@
 #include "klab/data/dates.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
+#include "report/http_pages.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -96,12 +101,13 @@ struct Selection {
       return output_dir / requested;
     }
     if (!run.empty()) return fs::is_directory(run) ? fs::path(run) : output_dir / run;
+    if (metric.empty()) throw klab::ConfigError("this service was started without a run: POST /reload {\"run\": \"NAME\"} to load one");
     return klab::best_run(output_dir, metric, filters);
   }
 };
 
 int run(int argc, char** argv) {
-  po::options_description options("serve (--run RUN | --best-by METRIC) [options]");
+  po::options_description options("serve [--run RUN | --best-by METRIC] [options]");
   options.add_options()
       ("help,h", "show this help")
       ("run", po::value<std::string>(), "the run to serve (name under --output-dir, or a path)")
@@ -118,7 +124,8 @@ int run(int argc, char** argv) {
       ("threads", po::value<int>()->default_value(16), "HTTP worker threads (1-256; idle keep-alive connections hold one each for up to 1 s)");
   po::variables_map vm;
   if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
-  if (vm.count("run") == vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC");
+  if (vm.count("run") && vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC, not both");
+  const bool pages_only = !vm.count("run") && !vm.count("best-by");
   if (vm.count("source") != vm.count("options")) throw klab::cli::UsageError("--source and --options go together");
   const int requested_port = vm["port"].as<int>();
   if (requested_port < 0 || requested_port > 65535) {
@@ -146,7 +153,7 @@ int run(int argc, char** argv) {
   };
   // The engine in service, swapped atomically by /reload. Predictions take `mutex` (the model and
   // the data source are not shared-safe); /health and /model read a snapshot and never wait on one.
-  std::shared_ptr<klab::PredictionEngine> engine = open_engine("");
+  std::shared_ptr<klab::PredictionEngine> engine = pages_only ? nullptr : open_engine("");
   // An optional token guards the one endpoint that changes the service (POST /reload). From the
   // environment or a file, never the command line (which every user of the machine can read).
   std::string token;
@@ -175,12 +182,17 @@ int run(int argc, char** argv) {
   // Answers go out at once: without TCP_NODELAY a client that keeps its connection open waited
   // ~40 ms per answer (Nagle's algorithm against its delayed ACK). Accepted sockets inherit it.
   server.set_tcp_nodelay(true);
+  const std::string no_run = "no run loaded (serve was started without --run or --best-by): POST /reload {\"run\": \"NAME\"}";
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, {{"status", "ok"}, {"run", current()->run_name()}});
+    const auto serving = current();
+    reply(res, 200, {{"status", "ok"}, {"run", serving ? nlohmann::json(serving->run_name()) : nlohmann::json()}});
   });
   server.Get("/model", [&](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, current()->metadata());
+    const auto serving = current();
+    if (!serving) return reply(res, 503, {{"error", no_run}});
+    reply(res, 200, serving->metadata());
   });
+  klab::report::add_page_routes(server, selection.output_dir);
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json body;
     try {
@@ -220,6 +232,7 @@ int run(int argc, char** argv) {
     }
     std::lock_guard<std::mutex> lock(mutex);
     const auto serving = current();  // /reload swaps only under the same lock
+    if (!serving) return reply(res, 503, {{"error", no_run}});
     nlohmann::json out = {{"run", serving->run_name()}, {"predictions", nlohmann::json::array()}, {"errors", nlohmann::json::array()}};
     for (const auto& symbol : symbols) {
       try {
@@ -258,10 +271,10 @@ int run(int argc, char** argv) {
     try {
       auto fresh = open_engine(body.value("run", ""));  // built outside the lock: requests go on
       std::lock_guard<std::mutex> lock(mutex);  // after the predictions in flight
-      const std::string previous = current()->run_name();
+      const std::string previous = current() ? current()->run_name() : "";
       std::atomic_store(&engine, fresh);
       std::cout << "reloaded: " << previous << " -> " << fresh->run_name() << std::endl;
-      reply(res, 200, {{"run", fresh->run_name()}, {"previous", previous}});
+      reply(res, 200, {{"run", fresh->run_name()}, {"previous", previous.empty() ? nlohmann::json() : nlohmann::json(previous)}});
     } catch (const std::exception& e) {
       reply(res, 409, {{"error", "reload failed, still serving the previous run: " + first_line(e.what())}});
     }
@@ -276,7 +289,8 @@ int run(int argc, char** argv) {
       res.status = 405;
       message = req.method + " " + req.path + ": use " + (req.path == "/predict" || req.path == "/reload" ? "POST" : "GET");
     } else if (res.status == 404) {
-      message = "no such endpoint: " + req.method + " " + req.path + " (GET /health, GET /model, POST /predict, POST /reload)";
+      message = "no such endpoint: " + req.method + " " + req.path +
+                " (GET /health, GET /model, POST /predict, POST /reload; pages: GET /, /runs/NAME, /sweeps/RECORD, /compare)";
     } else if (res.status == 413) {
       message = "request body over the limit of " + std::to_string(kMaxBodyBytes) + " bytes";
     } else {
@@ -307,7 +321,12 @@ int run(int argc, char** argv) {
     std::cerr << "serve: warning: listening on every network interface (" << host
               << "): anyone who can reach this machine can query the model and POST /reload\n";
   }
-  std::cout << "serving run " << engine->run_name() << " on http://" << host << ":" << port << std::endl;
+  if (engine) {
+    std::cout << "serving run " << engine->run_name() << " on http://" << host << ":" << port << " (report pages at /)" << std::endl;
+  } else {
+    std::cout << "serving the report pages of " << selection.output_dir.string() << " on http://" << host << ":" << port
+              << " (no run loaded)" << std::endl;
+  }
   server.listen_after_bind();
   std::cout << "stopped" << std::endl;
   return klab::cli::kExitOk;

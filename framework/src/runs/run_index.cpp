@@ -167,6 +167,13 @@ std::vector<RunRecord> load_run_index(const fs::path& output_dir) {
   return out;
 }
 
+nlohmann::json run_record_json(const RunRecord& run) {
+  nlohmann::json item = run.fields;
+  item["path"] = run.path.string();
+  if (!run.problems.empty()) item["problems"] = run.problems;
+  return item;
+}
+
 RunFilter RunFilter::parse(const std::string& text) {
   // The leftmost operator wins, the longer one at the same place ("<=" before "<").
   static const std::vector<std::string> ops = {"!=", "<=", ">=", "=", "<", ">", "~"};

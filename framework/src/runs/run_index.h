@@ -39,6 +39,9 @@ struct RunRecord {
 // mae_vs_baseline, small_test_set, error, owner (who is writing it). Values of the wrong type or
 // non-finite metrics are left out and named in `problems`; nothing in a run's files throws.
 std::vector<RunRecord> load_run_index(const std::filesystem::path& output_dir);
+// A record as `list_runs --json` prints it and the report pages read it: its fields, its path and
+// its problems (when it has any).
+nlohmann::json run_record_json(const RunRecord& run);
 
 // One condition: FIELD=VALUE, FIELD!=VALUE, FIELD<NUMBER, FIELD>NUMBER, FIELD<=, FIELD>=, or
 // FIELD~TEXT (contains). Throws ConfigError naming the condition when it cannot be parsed.

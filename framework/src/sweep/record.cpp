@@ -213,7 +213,7 @@ void print_trial_line(std::ostream* out, const fs::path& record, const nlohmann:
        << std::flush;
 }
 
-SweepOutcome collect_sweep(const fs::path& record) {
+SweepOutcome rank_sweep(const fs::path& record) {
   nlohmann::json sweep = files::read_json(record / "sweep.json");
   SweepOutcome outcome;
   outcome.record_dir = record;
@@ -292,7 +292,11 @@ SweepOutcome collect_sweep(const fs::path& record) {
     return higher ? a.mean > b.mean : a.mean < b.mean;
   });
   for (std::size_t r = 0; r < outcome.leaderboard.size(); ++r) outcome.leaderboard[r].rank = r + 1;
+  return outcome;
+}
 
+SweepOutcome collect_sweep(const fs::path& record) {
+  SweepOutcome outcome = rank_sweep(record);
   // leaderboard.csv: one row per point; parameter columns in sweep order.
   std::vector<std::string> keys;
   for (const auto& row : outcome.leaderboard) {

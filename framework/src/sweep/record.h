@@ -79,8 +79,10 @@ void queue_trial(const std::filesystem::path& record, std::size_t i);
 // the run's lock: a process still writing it is left alone).
 void end_trial(const std::filesystem::path& record, std::size_t i, const std::string& status, const std::string& error);
 
-// Reads a record as it is now (e.g. after a Slurm job submitted without waiting) and writes its
-// leaderboard.csv.
+// Reads a record as it is now (e.g. after a Slurm job submitted without waiting) and ranks its
+// points; writes nothing (the report pages read records this way).
+SweepOutcome rank_sweep(const std::filesystem::path& record);
+// rank_sweep, then writes the record's leaderboard.csv.
 SweepOutcome collect_sweep(const std::filesystem::path& record);
 // The leaderboard as a fixed-width table.
 void print_leaderboard(const SweepOutcome& outcome, std::ostream& out, std::size_t max_rows = 20);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iomanip>
 #include <ostream>
+#include <set>
 
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
@@ -53,6 +54,13 @@ Dataset prepare_data(const ExperimentSpec& spec, TrainingManager& manager, DataS
            << " symbol(s) with too little data in the date range (named in training.log and metadata.json)\n";
     }
   }
+  // The names the source gives the stocks (贵州茅台), for people reading the run (report pages).
+  nlohmann::json names = nlohmann::json::object();
+  const std::set<std::string> wanted(symbols.begin(), symbols.end());
+  for (const auto& info : source.list_symbols()) {
+    if (!info.name.empty() && wanted.count(info.symbol)) names[info.symbol] = info.name;
+  }
+  if (!names.empty()) manager.annotate("stock_names", names);
   const TrainSpec& t = spec.train;
   if (const Universe* universe = ds.universe()) {
     // Who was in the universe when, for the reader of the run (and for later backtests).
