@@ -2,8 +2,8 @@
 # The reference recurrent epoch (seq 60, 45 features, hidden 128, 2 layers, batch 32, 4,992
 # windows), LSTM and GRU: klab fused, klab autograd and Python PyTorch, at 1 and 2 threads, side
 # by side in one invocation; then the ratios to Python and the achieved GFLOP/s against a
-# single-thread SGEMM measured here (the best of OpenBLAS and klab's kernel), and the issue's
-# targets as PASS/FAIL lines.
+# single-thread SGEMM measured here (the best of OpenBLAS and klab's kernel), and the targets as
+# PASS/FAIL lines. KLAB_FUSED_ISA=avx2 measures klab's AVX2 kernel on an AVX-512 machine.
 #
 #   bash bench/run_rnn_bench.sh [build]        ROUNDS=3 (rounds; each configuration keeps its best)
 #
@@ -24,9 +24,10 @@ run() { local out; out=$("$@"); echo "$out"; lines+="$out"$'\n'; }
 for _ in $(seq 1 "$rounds"); do
   # Single-thread SGEMM, measured every round like the epochs (each keeps its best): OpenBLAS as
   # this environment loads it, klab's kernel, and on AVX-512 machines OpenBLAS's own AVX-512
-  # kernel, which OPENBLAS_CORETYPE=Haswell keeps switched off.
+  # kernel, which OPENBLAS_CORETYPE=Haswell keeps switched off (not with KLAB_FUSED_ISA=avx2,
+  # which stands for a CPU without AVX-512).
   run "$bench" --sgemm
-  if grep -q -m1 avx512f /proc/cpuinfo; then
+  if grep -q -m1 avx512f /proc/cpuinfo && [ "${KLAB_FUSED_ISA:-}" != avx2 ]; then
     run env OPENBLAS_CORETYPE=SkylakeX "$bench" --sgemm
   fi
   for model in lstm gru; do
@@ -77,13 +78,23 @@ def gflop(model, n=4992, b=32, t=60, f=45, h=128, layers=2):
     return total * (n // b) / 1e9
 
 peak_name, peak = max(sgemm.items(), key=lambda kv: kv[1])
+# The targets (issue "Fast on every CPU"): klab's kernel at least OpenBLAS's best single-thread
+# SGEMM on the machine; the fused epochs at >= 85 % of that rate at 1 thread; the LSTM epoch
+# <= 0.35x Python at 1 thread and <= 0.2x Python's best at 2 threads where klab runs its AVX2
+# kernel, <= 0.25x / 0.16x with its AVX-512 kernel.
+klab_kernel = next((k for k in sgemm if k.startswith("klab-")), None)
+blas_best = max(v for k, v in sgemm.items() if k.startswith("openblas"))
+target1, target2 = (0.25, 0.16) if klab_kernel == "klab-avx512" else (0.35, 0.2)
+checks = []
+if klab_kernel:
+    checks.append((f"{klab_kernel} sgemm >= OpenBLAS's best single-thread sgemm ({blas_best:.1f})",
+                   sgemm[klab_kernel] / blas_best, 1.0))
 print()
 print("single-thread SGEMM: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in sgemm.items()))
 print(f"reference rate (the best of them): {peak:.1f} GFLOP/s ({peak_name})")
 print()
 print(f"{'model':5} {'implementation':24} {'threads':>7} {'epoch s':>8} {'x python':>9} {'x py best':>9} "
       f"{'GFLOP/s':>8} {'% sgemm':>8}")
-checks = []
 for model in ("lstm", "gru"):
     py = {}
     for (m, impl, threads, _), s in best.items():
@@ -99,10 +110,11 @@ for model in ("lstm", "gru"):
         print(f"{model:5} {label:24} {threads:>7} {s:8.2f} {vs_same:9.2f} {s / py_best:9.2f} {rate:8.1f} "
               f"{100 * rate / peak:7.0f}%")
     fused1, fused2 = best[(model, "klab-fused", 1, 1)], best[(model, "klab-fused", 2, 1)]
-    checks.append((f"{model} fused 1 thread <= 0.4 x python 1 thread", fused1 / py[1], 0.4))
-    checks.append((f"{model} fused 2 threads <= 0.3 x python's best", fused2 / py_best, 0.3))
+    checks.append((f"{model} fused 1 thread >= 85 % of OpenBLAS's best single-thread sgemm ({blas_best:.1f})",
+                   gflop(model) / fused1 / blas_best, 0.85))
     if model == "lstm":
-        checks.append(("lstm fused 1 thread >= 75 % of the reference sgemm", gflop(model) / fused1 / peak, 0.75))
+        checks.append((f"lstm fused 1 thread <= {target1} x python 1 thread", fused1 / py[1], target1))
+        checks.append((f"lstm fused 2 threads <= {target2} x python's best", fused2 / py_best, target2))
 print(f"\nepoch GEMM work: lstm {gflop('lstm'):.0f} GFLOP, gru {gflop('gru'):.0f} GFLOP")
 for name, value, bound in checks:
     ok = value >= bound if ">=" in name else value <= bound

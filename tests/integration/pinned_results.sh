@@ -2,8 +2,10 @@
 # Behaviour pinned across refactors: the quickstart and experiments/grid.yaml, run as users run
 # them, must give bit-identical predictions and metrics to the figures recorded in
 # tests/integration/pinned/results.json. The numeric environment is made the same on every
-# x86-64 CPU with AVX2 (AMD or Intel, with or without AVX-512): the fused RNN's AVX2 loops with
-# BLAS GEMMs, OpenBLAS's Haswell kernels, ATen's AVX2 kernels. A CPU without AVX2 skips (77).
+# x86-64 CPU with AVX2 (AMD or Intel, with or without AVX-512): the fused RNN's AVX2 loops and
+# klab's AVX2 GEMM, OpenBLAS's Haswell kernels, ATen's AVX2 kernels. A CPU without AVX2 skips (77).
+# (Re-pinned 2026-11-30 when the AVX2 GEMM replaced BLAS on that path: predictions moved in the
+# 9th significant digit.)
 # Usage: pinned_results.sh <klab source dir> <klab build dir> [--update]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

@@ -8,11 +8,11 @@
 // distribution's OpenBLAS is also often pinned to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell),
 // which use half of a 512-bit machine's FMA width.
 //
-// Layout: B packed in panels of 32 columns, [panel][k][32] (two 16-float vectors per k, zero
-// padded at the right edge), panel_stride floats apart. The micro-kernel keeps an 8 x 32 tile of
-// C in 16 registers and, per k, broadcasts 8 values of A (any strides: row-major or transposed)
-// against the two vectors. A may come in two parts along k ([x_t | h_t-1] for the LSTM step),
+// Layout: B packed in panels of 32 columns (fused_gemm_pack.h): two 16-float vectors per k. The
+// micro-kernel keeps an 8 x 32 tile of C in 16 registers and, per k, broadcasts 8 values of A
+// (any strides: row-major or transposed) against the two vectors. A may come in two parts along k ([x_t | h_t-1] for the LSTM step),
 // so one pass computes both projections.
+#include "fused_gemm_pack.h"
 #include "fused_rnn_steps.h"
 
 #if defined(__AVX512F__)
@@ -24,7 +24,7 @@
 namespace klab::fused::avx512 {
 namespace {
 
-constexpr std::int64_t kMr = 8;
+constexpr int kMr = 8;
 
 // acc += A[MR x K] * Bp[K x 32].
 template <int MR>
@@ -90,47 +90,15 @@ void row_block(std::int64_t N, std::int64_t k1, MatrixView a1, std::int64_t k2, 
 }  // namespace
 
 void pack_b(std::int64_t K, std::int64_t N, MatrixView b, float* packed, std::int64_t panel_stride) {
-  for (std::int64_t j0 = 0; j0 < N; j0 += 32) {
-    float* panel = packed + (j0 / 32) * panel_stride;
-    const std::int64_t width = std::min<std::int64_t>(32, N - j0);
-    if (b.cs == 1) {  // rows of B are contiguous: copy them
-      for (std::int64_t k = 0; k < K; ++k) {
-        float* dst = panel + 32 * k;
-        const float* src = b.p + k * b.rs + j0;
-        std::int64_t j = 0;
-        for (; j < width; ++j) dst[j] = src[j];
-        for (; j < 32; ++j) dst[j] = 0.0f;
-      }
-    } else {  // B = W^T: read W's rows contiguously, scatter into the (cache-resident) panel
-      for (std::int64_t j = 0; j < 32; ++j) {
-        float* dst = panel + j;
-        if (j < width) {
-          const float* src = b.p + (j0 + j) * b.cs;
-          for (std::int64_t k = 0; k < K; ++k) dst[32 * k] = src[k * b.rs];
-        } else {
-          for (std::int64_t k = 0; k < K; ++k) dst[32 * k] = 0.0f;
-        }
-      }
-    }
-  }
+  pack_b_panels(K, N, b, packed, panel_stride);
 }
 
 void gemm_packed(std::int64_t M, std::int64_t N, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
                  const float* packed_b, std::int64_t panel_stride, float beta, float* c, std::int64_t ldc) {
-  auto rows_from = [](MatrixView a, std::int64_t i) { return MatrixView{a.p + i * a.rs, a.rs, a.cs}; };
-  std::int64_t i = 0;
-  for (; i + kMr <= M; i += kMr) {
-    row_block<kMr>(N, k1, rows_from(a1, i), k2, rows_from(a2, i), packed_b, panel_stride, beta, c + i * ldc, ldc);
-  }
-  const MatrixView r1 = rows_from(a1, i), r2 = rows_from(a2, i);
-  float* cr = c + i * ldc;
-  switch (M - i) {
-#define KLAB_ROWS(m) \
-  case m: row_block<m>(N, k1, r1, k2, r2, packed_b, panel_stride, beta, cr, ldc); break;
-    KLAB_ROWS(7) KLAB_ROWS(6) KLAB_ROWS(5) KLAB_ROWS(4) KLAB_ROWS(3) KLAB_ROWS(2) KLAB_ROWS(1)
-#undef KLAB_ROWS
-    default: break;
-  }
+  for_row_blocks<kMr>(M, [&](auto rows, std::int64_t i) {
+    row_block<decltype(rows)::value>(N, k1, rows_from(a1, i), k2, rows_from(a2, i), packed_b, panel_stride, beta,
+                                     c + i * ldc, ldc);
+  });
 }
 
 }  // namespace klab::fused::avx512

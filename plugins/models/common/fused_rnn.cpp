@@ -34,7 +34,7 @@ void blas(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixVi
 }
 
 // C[m x n] = A[m x k] * B[k x n] + beta * C (beta 0 or 1), C row-major with ldc. With klab's
-// AVX-512 kernel, B comes packed (the weights, packed once per pass) or is packed here in
+// kernels (AVX-512, AVX2), B comes packed (the weights, packed once per pass) or is packed here in
 // blocks of k into a per-thread buffer (the activations of the weight gradients); otherwise BLAS.
 void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
             float beta, float* c, std::int64_t ldc) {

@@ -1,7 +1,8 @@
 // fused_rnn.h — stacked LSTM and GRU layers whose forward and backward through time are written
 // by hand over raw float buffers (no LibTorch here; fused_rnn_function.h wraps it as an autograd
-// function). GEMMs run on klab's AVX-512 kernel with weights packed once per batch
-// (fused_gemm_avx512.cpp) where the CPU has AVX-512, on BLAS elsewhere.
+// function). GEMMs run on klab's kernels with weights packed once per batch — AVX-512
+// (fused_gemm_avx512.cpp) or AVX2 + FMA (fused_gemm_avx2.cpp), whichever the CPU has — and on
+// BLAS elsewhere.
 //
 // Why: LibTorch's autograd LSTM spends about two thirds of an epoch on operator dispatch, small
 // element-wise kernels and allocation. Here each layer does

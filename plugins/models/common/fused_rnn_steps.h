@@ -31,7 +31,8 @@ struct StepKernels {
   void (*mt19937_twist)(std::uint32_t* state);
   void (*mt19937_temper)(std::int64_t n, const std::uint32_t* in, std::uint32_t* out);
   void (*bernoulli_mask)(std::int64_t n, const std::uint32_t* words, std::uint64_t threshold, float scale, float* out);
-  // klab's own GEMM (AVX-512 only; nullptr elsewhere, where BLAS does all GEMMs). B is packed
+  // klab's own GEMM (AVX-512, or AVX2 with FMA; nullptr in the generic set, where BLAS does all
+  // GEMMs). B is packed
   // once (panels of kGemmPanel columns, zero-padded, panel_stride floats apart), then reused: the
   // recurrent weights of a layer serve every time step without being copied again, which BLAS
   // cannot do. pack_b writes K rows into each panel from `packed` on.

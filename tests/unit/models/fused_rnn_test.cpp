@@ -34,33 +34,28 @@ std::string name_of(const ::testing::TestParamInfo<Case>& info) {
          std::to_string(s.seq) + "_b" + std::to_string(s.batch) + (s.dropout > 0 ? "_dropout" : "");
 }
 
-// Whether the fused path runs on klab's AVX-512 GEMM here (as fused_rnn.cpp chooses), not BLAS.
-bool klabs_own_gemm() {
-  const char* forced = std::getenv("KLAB_FUSED_ISA");
-  if (forced && *forced && std::string(forced) != "avx512") return false;
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-#else
-  return false;
-#endif
-}
-
-// The element-wise loops this process runs, as fused_rnn.cpp picks them (KLAB_FUSED_ISA or the
-// widest the CPU has), said once in the test output so a log shows what was tested.
+// The instruction set this process runs, as fused_rnn.cpp picks it (KLAB_FUSED_ISA or the widest
+// the CPU has), said once in the test output so a log shows what was tested.
 std::string isa_in_use() {
   const char* forced = std::getenv("KLAB_FUSED_ISA");
   if (forced && *forced) return forced;
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (klabs_own_gemm()) return "avx512";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq")) {
+    return "avx512";
+  }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
 #endif
   return "generic";
 }
+
+// Whether the fused path runs on one of klab's GEMM kernels here (AVX-512 or AVX2), not BLAS.
+bool klabs_own_gemm() { return isa_in_use() != "generic"; }
+
 void say_isa_once() {
   static const bool said = [] {
     std::cout << "[ fused ISA ] element-wise loops: " << isa_in_use() << "; GEMM: "
-              << (klabs_own_gemm() ? "klab's AVX-512 kernel" : "BLAS (cblas_sgemm)") << std::endl;
+              << (klabs_own_gemm() ? "klab's " + isa_in_use() + " kernel" : std::string("BLAS (cblas_sgemm)")) << std::endl;
     return true;
   }();
   (void)said;
@@ -186,7 +181,7 @@ TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
     at::set_num_threads(2);
     const Pass two = run(*model, x, y);
     if (klabs_own_gemm()) {
-      RecordProperty("gemm", "klab-avx512");
+      RecordProperty("gemm", "klab-" + isa_in_use());
       // klab's kernel sums every element in the same order whatever the row blocks: identical.
       EXPECT_TRUE(torch::equal(two.output, one.output)) << type;
       for (const auto& [name, g] : one.grads) EXPECT_TRUE(torch::equal(two.grads.at(name), g)) << type << " " << name;
@@ -199,12 +194,12 @@ TEST(FusedRnnThreads, TwoThreadsComputeWhatOneDoes) {
   at::set_num_threads(saved);
 }
 
-// Bit-identical results across thread counts hold for klab's AVX-512 GEMM only: where it does
-// not run, this says so as a skip instead of passing for the BLAS case above.
-TEST(FusedRnnThreads, KlabsAvx512GemmIsBitIdenticalAcrossThreads) {
+// Bit-identical results across thread counts hold for klab's GEMM kernels only: where none runs,
+// this says so as a skip instead of passing for the BLAS case above.
+TEST(FusedRnnThreads, KlabsGemmIsBitIdenticalAcrossThreads) {
   say_isa_once();
-  if (!klabs_own_gemm()) GTEST_SKIP() << "klab's AVX-512 GEMM does not run here (CPU without AVX-512, or KLAB_FUSED_ISA="
-                                      << isa_in_use() << "); BLAS is checked to rounding in TwoThreadsComputeWhatOneDoes";
+  if (!klabs_own_gemm()) GTEST_SKIP() << "klab's GEMM kernels do not run here (KLAB_FUSED_ISA=" << isa_in_use()
+                                      << "); BLAS is checked to rounding in TwoThreadsComputeWhatOneDoes";
   const int saved = at::get_num_threads();
   torch::manual_seed(7);
   auto model = make("lstm", 5, Shape{1, 16, 9, 11, 0.0}, "fused");
