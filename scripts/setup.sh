@@ -22,6 +22,8 @@ packages=(
   slurmctld slurmd slurm-client munge
   # the report pages' tests: a real headless browser, and a CJK font so 贵州茅台 renders
   chromium fonts-wqy-microhei
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizers
+  clang libclang-rt-14-dev
 )
 # The report pages bundle their chart library from the npm registry (web/package-lock.json):
 # Debian's Node.js and npm unless the machine has its own.

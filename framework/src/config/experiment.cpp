@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -432,7 +433,52 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
   return spec;
 }
 
+namespace {
+
+// Where text stops being UTF-8 (std::string::npos if it is UTF-8 throughout): the experiment's
+// strings end up in JSON files (experiment.json, config.json), which hold UTF-8 only; before this
+// check (found by fuzzing) such a file passed validation and its run failed on writing them.
+std::size_t first_invalid_utf8(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    unsigned min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000;
+    } else {
+      return i;
+    }
+    if (i + extra >= text.size()) return i;  // cut off at the end
+    unsigned code = c & (0x3F >> extra);
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return i;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return i;
+    i += extra + 1;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
 ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name) {
+  if (const std::size_t bad = first_invalid_utf8(yaml_text); bad != std::string::npos) {
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(yaml_text.begin(), yaml_text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(yaml_text[bad]));
+    throw ConfigError(file_name + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + byte +
+                      "): save the experiment file as UTF-8");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -96,6 +96,16 @@ TEST(Experiment, ErrorsNameFileLineAndKey) {
   EXPECT_NE(error_of("data: [1, 2\n").find("invalid YAML"), std::string::npos);
 }
 
+// Found by fuzzing (tests/fuzz): bytes that are not UTF-8 passed validation, and the run failed
+// later writing experiment.json with a JSON library error.
+TEST(Experiment, TextThatIsNotUtf8IsRefusedNamingTheLine) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "name: \xFF" "bad\n"), "exp.yaml:7: not valid UTF-8 (byte 0xFF): save the experiment file as UTF-8");
+  EXPECT_EQ(error_of("name: ok\ndata: {symbol: \"\xE8\xB4\"}\n"), "exp.yaml:2: not valid UTF-8 (byte 0xE8): save the experiment file as UTF-8");
+  EXPECT_EQ(error_of("name: \xC0\xAF\n"), "exp.yaml:1: not valid UTF-8 (byte 0xC0): save the experiment file as UTF-8");  // overlong
+  // Real UTF-8 (Chinese, 4-byte) is fine.
+  EXPECT_EQ(error_of(std::string(kMinimal) + "# 贵州茅台 \xF0\x9F\x93\x88\n"), "(no error)");
+}
+
 TEST(Experiment, RoundTripsThroughJson) {
   auto spec = klab::parse_experiment(std::string(kMinimal) +
                                          "features: basic\ntarget: {kind: return, horizon: 2}\n"

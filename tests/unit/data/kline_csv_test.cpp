@@ -113,6 +113,20 @@ TEST(KlineCsv, TushareUnitsAndOrderAreNormalised) {
   EXPECT_DOUBLE_EQ(last.pre_close, 1933.0);
 }
 
+// Found by fuzzing (tests/fuzz): a finite amount in thousands of CNY can overflow once in CNY.
+TEST(KlineCsv, NumbersThatOverflowInTheirUnitsAreRejected) {
+  TempDir dir;
+  write_file(dir / "t.csv",
+             "ts_code,trade_date,open,high,low,close,pre_close,vol,amount\n"
+             "600519.SH,20201231,1941,1998.98,1939,1998,1933,38860.07,1e306\n"
+             "600519.SH,20201230,1880.0,1940.0,1878.0,1933.0,1880.0,30000.5,5700000.0\n");
+  auto f = klab::read_kline_csv(dir / "t.csv");
+  ASSERT_EQ(f.rows.size(), 1u);
+  ASSERT_EQ(f.rejected.size(), 1u);
+  EXPECT_EQ(f.rejected[0].line, 2u);
+  EXPECT_EQ(f.rejected[0].reason, "number out of range in 'amount': '1e306'");
+}
+
 TEST(KlineCsv, AkshareWithBomAndNoSymbolColumnUsesTheFileName) {
   TempDir dir;
   write_file(dir / "600519.csv",

@@ -342,6 +342,10 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
         break;
       }
       *f.target = *v * f.scale;
+      if (!std::isfinite(*f.target)) {  // finite as written, too large once in shares or CNY (found by fuzzing)
+        problem = "number out of range in '" + f.name + "': '" + fields[f.index] + "'";
+        break;
+      }
     }
     if (problem.empty()) {
       const Bar& b = row.bar;
