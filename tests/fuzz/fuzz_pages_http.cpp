@@ -57,6 +57,22 @@ fs::path make_fixture() {
   return root / "out";
 }
 
+// One request on a fresh connection; the whole answer (the server closes: Connection: close).
+std::string exchange(const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(g_port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) finding("cannot connect");
+  if (::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) finding("short send");
+  std::string response;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return response;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -89,18 +105,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (target.empty() || target[0] != '/') target = "/" + target;
   const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(g_port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) finding("cannot connect");
-  if (::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) finding("short send");
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-
+  std::string response = exchange(request);
+  // One empty answer was seen once in a 20-minute campaign on a loaded machine and did not
+  // reproduce (docs/RELIABILITY.md): a second attempt tells a dropped connection from a request
+  // the server cannot answer.
+  if (response.empty()) response = exchange(request);
   if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) finding("no HTTP response for " + target);
   const int status = std::atoi(response.c_str() + 9);
   if (status >= 500) finding("HTTP " + std::to_string(status) + " for " + target + ": " + response.substr(0, 300));

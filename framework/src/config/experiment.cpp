@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -173,8 +174,17 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   if (node.Tag() == "!") return s;  // quoted: always a string
   static const std::regex integer(R"([-+]?(0|[1-9][0-9]*))");
   static const std::regex real(R"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, integer)) return std::stoll(s);
-  if (std::regex_match(s, real)) return std::stod(s);
+  // Numbers beyond what int64 and double hold stay text, so that the key's check names the key and
+  // the value ("expected a number") instead of a std::out_of_range escaping (found by fuzzing).
+  if (std::regex_match(s, integer)) {
+    errno = 0;
+    const long long v = std::strtoll(s.c_str(), nullptr, 10);
+    if (errno != ERANGE) return v;
+  }
+  if (std::regex_match(s, real)) {
+    const double v = std::strtod(s.c_str(), nullptr);
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(s);
+  }
   if (s == "true" || s == "True" || s == "yes") return true;
   if (s == "false" || s == "False" || s == "no") return false;
   if (s == "null" || s == "~") return nullptr;
@@ -469,6 +479,24 @@ std::size_t first_invalid_utf8(const std::string& text) {
   return std::string::npos;
 }
 
+// The same for every string the YAML reader made: an escape such as "\xA0" in a quoted string, or
+// a control character, can yield bytes that are not UTF-8 from a file that is (found by fuzzing).
+void require_utf8_scalars(const YAML::Node& node, const std::string& file_name) {
+  if (node.IsScalar()) {
+    if (first_invalid_utf8(node.Scalar()) != std::string::npos) {
+      throw ConfigError(file_name + ":" + std::to_string(node.Mark().line + 1) +
+                        ": a value that is not valid UTF-8 (an escape such as \\xA0?): write the character itself");
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) require_utf8_scalars(item, file_name);
+  } else if (node.IsMap()) {
+    for (const auto& item : node) {
+      require_utf8_scalars(item.first, file_name);
+      require_utf8_scalars(item.second, file_name);
+    }
+  }
+}
+
 }  // namespace
 
 ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name) {
@@ -485,6 +513,7 @@ ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string&
   } catch (const YAML::Exception& e) {
     throw ConfigError(file_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
+  require_utf8_scalars(root, file_name);
   return experiment_from_yaml(root, file_name);
 }
 

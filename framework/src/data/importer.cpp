@@ -50,29 +50,48 @@ void check_same_kind(KlineStore& store, const std::string& symbol, bool has_pre_
   }
 }
 
-// Merges one symbol's parsed rows into the store; returns the counts for those rows.
+// Merges one symbol's parsed rows into the store; returns the counts for those rows. The stored
+// series and the file's rows are both in date order: one pass merges them (a file's bar replaces
+// the stored one of its day; the last of several rows of one day wins, as in the file).
 ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
-                           const std::vector<const KlineRow*>& rows, bool has_pre_close) {
+                           std::vector<const KlineRow*> rows, bool has_pre_close) {
   ImportCounts counts;
-  std::map<std::string, Bar> existing = store.existing_bars(symbol);
-  std::map<std::string, Bar> merged = existing;
+  const std::vector<Bar> existing = store.existing_bars(symbol);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const KlineRow* a, const KlineRow* b) { return a->bar.trade_date < b->bar.trade_date; });
+  std::vector<Bar> series;
+  std::vector<const Bar*> stored_of;  // per bar of series: the stored bar of its day, or nullptr
+  std::vector<bool> from_file;
+  series.reserve(existing.size() + rows.size());
   std::string name;
-  for (const KlineRow* row : rows) {
-    Bar bar = row->bar;
+  std::size_t e = 0, r = 0;
+  while (e < existing.size() || r < rows.size()) {
+    if (r == rows.size() || (e < existing.size() && existing[e].trade_date < rows[r]->bar.trade_date)) {
+      series.push_back(existing[e]);
+      stored_of.push_back(&existing[e]);
+      from_file.push_back(false);
+      ++e;
+      continue;
+    }
+    for (; r + 1 < rows.size() && rows[r + 1]->bar.trade_date == rows[r]->bar.trade_date; ++r) {
+      if (!rows[r]->name.empty()) name = rows[r]->name;
+    }
+    Bar bar = rows[r]->bar;
+    if (!rows[r]->name.empty()) name = rows[r]->name;  // rows are oldest first: the latest name wins
+    const Bar* stored = nullptr;
+    if (e < existing.size() && existing[e].trade_date == bar.trade_date) stored = &existing[e++];
     // A file without market caps or daily names (Tushare, AkShare) never blanks the caps or
     // risk-warning flags another file stored.
-    auto stored = existing.find(bar.trade_date);
-    if (stored != existing.end()) {
-      if (bar.float_market_cap != bar.float_market_cap) bar.float_market_cap = stored->second.float_market_cap;
-      if (bar.total_market_cap != bar.total_market_cap) bar.total_market_cap = stored->second.total_market_cap;
-      if (bar.st < 0) bar.st = stored->second.st;
+    if (stored) {
+      if (bar.float_market_cap != bar.float_market_cap) bar.float_market_cap = stored->float_market_cap;
+      if (bar.total_market_cap != bar.total_market_cap) bar.total_market_cap = stored->total_market_cap;
+      if (bar.st < 0) bar.st = stored->st;
     }
-    merged[bar.trade_date] = bar;
-    if (!row->name.empty()) name = row->name;  // rows are oldest first: the latest name wins
+    series.push_back(bar);
+    stored_of.push_back(stored);
+    from_file.push_back(true);
+    ++r;
   }
-  std::vector<Bar> series;
-  series.reserve(merged.size());
-  for (auto& [date, bar] : merged) series.push_back(bar);
   if (has_pre_close) {
     derive_adj_factors(series);  // over the whole merged series, never the file's part alone
   } else {
@@ -80,15 +99,12 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
   }
 
   std::vector<Bar> inserts, updates;
-  std::map<std::string, bool> from_file;
-  for (const KlineRow* row : rows) from_file[row->bar.trade_date] = true;
-  for (const auto& bar : series) {
-    auto old = existing.find(bar.trade_date);
-    if (old == existing.end()) {
-      inserts.push_back(bar);
-    } else if (!same_bar(old->second, bar)) {
-      updates.push_back(bar);
-    } else if (from_file.count(bar.trade_date)) {
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (stored_of[i] == nullptr) {
+      inserts.push_back(series[i]);
+    } else if (!same_bar(*stored_of[i], series[i])) {
+      updates.push_back(series[i]);
+    } else if (from_file[i]) {
       ++counts.unchanged;
     }
   }

@@ -69,10 +69,8 @@ class SqliteStore : public KlineStore {
 
   std::string describe() const override { return "sqlite:" + db_.path(); }
 
-  std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
-    std::map<std::string, Bar> out;
-    for (auto& b : sqlite::select_bars(db_, symbol, "", "", schema::all_added_columns())) out.emplace(b.trade_date, std::move(b));  // migrated
-    return out;
+  std::vector<Bar> existing_bars(const std::string& symbol) override {
+    return sqlite::select_bars(db_, symbol, "", "", schema::all_added_columns());  // migrated; ORDER BY trade_date
   }
 
   std::string stored_adjustment(const std::string& symbol) override {
@@ -140,12 +138,8 @@ class MysqlStore : public KlineStore {
 
   std::string describe() const override { return settings_.describe(); }
 
-  std::map<std::string, Bar> existing_bars(const std::string& symbol) override {
-    std::map<std::string, Bar> out;
-    for (auto& b : mysql::select_bars(*connection_, settings_, symbol, "", "", schema::all_added_columns())) {  // migrated
-      out.emplace(b.trade_date, std::move(b));
-    }
-    return out;
+  std::vector<Bar> existing_bars(const std::string& symbol) override {
+    return mysql::select_bars(*connection_, settings_, symbol, "", "", schema::all_added_columns());  // migrated; ORDER BY trade_date
   }
 
   std::string stored_adjustment(const std::string& symbol) override {

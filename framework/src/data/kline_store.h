@@ -23,8 +23,8 @@ class KlineStore {
  public:
   virtual ~KlineStore() = default;
   virtual std::string describe() const = 0;  // never contains a password
-  // Every stored bar of `symbol`, keyed by trade date.
-  virtual std::map<std::string, Bar> existing_bars(const std::string& symbol) = 0;
+  // Every stored bar of `symbol`, oldest first (one per trade date).
+  virtual std::vector<Bar> existing_bars(const std::string& symbol) = 0;
   // The price_adjustment recorded for `symbol` ("none", "forward"), "" when the symbol is new.
   virtual std::string stored_adjustment(const std::string& symbol) = 0;
   // Inserts and updates one symbol's bars and its stock_basic_info row in one transaction. An

@@ -2,6 +2,9 @@
 #include "config/experiment.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
 #include "klab/error.h"
@@ -102,8 +105,25 @@ TEST(Experiment, TextThatIsNotUtf8IsRefusedNamingTheLine) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "name: \xFF" "bad\n"), "exp.yaml:7: not valid UTF-8 (byte 0xFF): save the experiment file as UTF-8");
   EXPECT_EQ(error_of("name: ok\ndata: {symbol: \"\xE8\xB4\"}\n"), "exp.yaml:2: not valid UTF-8 (byte 0xE8): save the experiment file as UTF-8");
   EXPECT_EQ(error_of("name: \xC0\xAF\n"), "exp.yaml:1: not valid UTF-8 (byte 0xC0): save the experiment file as UTF-8");  // overlong
+  // A file that is UTF-8 but holds control characters from which the YAML reader made a value
+  // that is not (the fuzzer's input, kept in its corpus): refused as a ConfigError.
+  std::ifstream in(std::string(KLAB_SAMPLE_DATA_DIR) + "/../../tests/fuzz/corpus/experiment/control_chars.yaml", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  const std::string control((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(error_of(control).find("not valid UTF-8"), std::string::npos) << error_of(control);
   // Real UTF-8 (Chinese, 4-byte) is fine.
   EXPECT_EQ(error_of(std::string(kMinimal) + "# 贵州茅台 \xF0\x9F\x93\x88\n"), "(no error)");
+}
+
+// Found by fuzzing: a number beyond int64 made std::stoll throw std::out_of_range out of the loader.
+TEST(Experiment, NumbersOutOfRangeAreRefusedNamingTheKey) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  epochs: 88888888888888888888888888\n"),
+            "exp.yaml:8: train.epochs: expected an integer, got \"88888888888888888888888888\"");
+  EXPECT_NE(error_of(std::string(kMinimal) + "train:\n  learning_rate: 1e999\n").find("exp.yaml:8: train.learning_rate: expected a number"),
+            std::string::npos);
+  // An integer beyond int64 is still a number where a real is expected (here out of its range).
+  EXPECT_EQ(error_of(std::string(kMinimal) + "train:\n  weight_decay: 9223372036854775808\n"),
+            "exp.yaml:8: train.weight_decay: must be in [0.0, 1.0], got 9223372036854775808");
 }
 
 TEST(Experiment, RoundTripsThroughJson) {
