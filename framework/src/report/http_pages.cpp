@@ -89,10 +89,7 @@ void add_page_routes(httplib::Server& server, const fs::path& output_dir) {
   });
   server.Get(R"(/api/runs/([^/]+)/predictions)", [out](const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];
-    answer(res, false, "", [&] {
-      const nlohmann::json run = run_data(out, name, req.get_param_value("symbol"));
-      return run["predictions"].is_null() ? nlohmann::json::object() : run["predictions"];
-    });
+    answer(res, false, "", [&] { return run_predictions(out, name, req.get_param_value("symbol")); });
   });
   server.Get(R"(/sweeps/([^/]+))", [out](const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];

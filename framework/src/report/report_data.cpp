@@ -41,6 +41,12 @@ double number_or_nan(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<double>() : std::nan("");
 }
 
+// metadata.json's stock_names ({"600519": "贵州茅台"}), {} when the run recorded none.
+nlohmann::json stock_names_of(const nlohmann::json& metadata) {
+  const auto it = metadata.is_object() ? metadata.find("stock_names") : metadata.end();
+  return it != metadata.end() && it->is_object() ? *it : nlohmann::json::object();
+}
+
 // NaN and infinities become null (JSON has neither).
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
@@ -143,10 +149,8 @@ nlohmann::json predictions_of(const fs::path& run_dir, const std::string& wanted
     }
   }
   nlohmann::json shown_names = nlohmann::json::object();
-  if (names.is_object()) {
-    for (const auto& s : symbols) {
-      if (names.contains(s) && names[s].is_string()) shown_names[s] = names[s];
-    }
+  for (const auto& s : symbols) {  // names: stock_names_of(), always an object
+    if (names.contains(s) && names[s].is_string()) shown_names[s] = names[s];
   }
   return {{"kind", prices ? "price" : "return"}, {"symbols", symbols}, {"names", shown_names}, {"rows", rows},
           {"complete", only.empty()}, {"total_rows", predictions.size()}};
@@ -187,8 +191,7 @@ nlohmann::json run_page(const fs::path& output_dir, const std::vector<RunRecord>
   page["epochs"] = epochs_of(optional_file(dir / "logs" / "metrics.json", "logs/metrics.json", problems));
   page["best_epoch"] = page["record"].value("best_epoch", nlohmann::json());
   if (page["epochs"].empty()) lacks.push_back("loss curves: logs/metrics.json has no finished epoch yet");
-  const nlohmann::json names = page["metadata"].is_object() ? page["metadata"].value("stock_names", nlohmann::json::object())
-                                                            : nlohmann::json::object();
+  const nlohmann::json names = stock_names_of(page["metadata"]);
   page["names"] = names;
   const nlohmann::json ic = optional_file(dir / "results" / "ic.json", "results/ic.json", problems);
   page["ic"] = ic_of(ic);
@@ -241,11 +244,9 @@ nlohmann::json index_data(const fs::path& output_dir) {
     item.erase("path");  // the pages name runs, never disk paths
     // The stock's name beside its code (贵州茅台), when the run recorded it.
     nlohmann::json ignored = nlohmann::json::array();
-    const nlohmann::json m = optional_file(r.path / "metadata.json", "", ignored);
-    if (m.is_object() && m.contains("stock_names") && m["stock_names"].is_object()) {
-      const std::string symbol = item.value("symbol", "");
-      if (m["stock_names"].contains(symbol) && m["stock_names"][symbol].is_string()) item["symbol_name"] = m["stock_names"][symbol];
-    }
+    const nlohmann::json names = stock_names_of(optional_file(r.path / "metadata.json", "", ignored));
+    const std::string symbol = item.value("symbol", "");
+    if (names.contains(symbol) && names[symbol].is_string()) item["symbol_name"] = names[symbol];
     item["symbols"] = r.symbols.size();
     page["runs"].push_back(item);
   }
@@ -286,6 +287,14 @@ nlohmann::json index_data(const fs::path& output_dir) {
 
 nlohmann::json run_data(const fs::path& output_dir, const std::string& name, const std::string& symbol) {
   return run_page(output_dir, load_run_index(output_dir), name, symbol, true);
+}
+
+nlohmann::json run_predictions(const fs::path& output_dir, const std::string& name, const std::string& symbol) {
+  const fs::path dir = run_folder(output_dir, name);
+  nlohmann::json problems = nlohmann::json::array(), lacks = nlohmann::json::array();
+  const nlohmann::json names = stock_names_of(optional_file(dir / "metadata.json", "metadata.json", problems));
+  const nlohmann::json predictions = predictions_of(dir, symbol, names, problems, lacks);
+  return predictions.is_null() ? nlohmann::json::object() : predictions;
 }
 
 nlohmann::json compare_data(const fs::path& output_dir, const std::vector<std::string>& names) {

@@ -49,6 +49,11 @@ inline constexpr std::size_t kMaxPredictionRows = 100000;
 nlohmann::json run_data(const std::filesystem::path& output_dir, const std::string& name,
                         const std::string& symbol = "");
 
+// A run's test predictions alone (run_data's "predictions", {} when it has none), for a page that
+// switches stock: without the rest of the run's files. Throws NotFound.
+nlohmann::json run_predictions(const std::filesystem::path& output_dir, const std::string& name,
+                               const std::string& symbol);
+
 // {"page": "sweep", "name", "sweep" (its sweep.json, trials omitted), "metric", "metric_mode",
 //  "leaderboard": [{rank, params, mean, std, completed, failed, best_run}], "trials": [{index,
 //  params (flattened: "model.hidden_size"), seed, status, run, value, error}], "axes": the
