@@ -27,7 +27,7 @@
 #include <regex>
 #include <iostream>
 #include <memory>
-#include <mutex>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <httplib.h>
@@ -36,6 +36,7 @@
 #include "klab/data/dates.h"
 #include "plugins/registry.h"
 #include "predict/engine.h"
+#include "predict/engine_pool.h"
 #include "report/http_pages.h"
 
 namespace po = boost::program_options;
@@ -121,7 +122,11 @@ int run(int argc, char** argv) {
       ("options", po::value<std::string>(), "its options as JSON")
       ("token-file", po::value<std::string>(), "a file whose first line is the token POST /reload must carry "
                                                "(Authorization: Bearer ...); or set KLAB_SERVE_TOKEN")
-      ("threads", po::value<int>()->default_value(16), "HTTP worker threads (1-256; idle keep-alive connections hold one each for up to 1 s)");
+      ("threads", po::value<int>()->default_value(16), "HTTP worker threads (1-256; idle keep-alive connections hold one each for up to 1 s)")
+      ("engines", po::value<int>(), "predictions run at once: engines of the run, each with its own model, "
+                                    "data-source connection and cache (1-64; default: the CPU cores, at most --threads)")
+      ("cache-mb", po::value<int>()->default_value(256), "memory for the symbols' histories and features, "
+                                                          "shared by the engines (0: recompute on every request)");
   po::variables_map vm;
   if (!klab::cli::parse_command_line(argc, argv, options, vm)) return klab::cli::kExitOk;
   if (vm.count("run") && vm.count("best-by")) throw klab::cli::UsageError("give --run RUN or --best-by METRIC, not both");
@@ -133,6 +138,11 @@ int run(int argc, char** argv) {
   }
   const int threads = vm["threads"].as<int>();
   if (threads < 1 || threads > 256) throw klab::cli::UsageError("--threads " + std::to_string(threads) + ": must be 1-256");
+  const int engines = vm.count("engines") ? vm["engines"].as<int>()
+                                          : std::max(1, std::min<int>(threads, static_cast<int>(std::thread::hardware_concurrency())));
+  if (engines < 1 || engines > 64) throw klab::cli::UsageError("--engines " + std::to_string(engines) + ": must be 1-64");
+  const int cache_mb = vm["cache-mb"].as<int>();
+  if (cache_mb < 0 || cache_mb > 1 << 20) throw klab::cli::UsageError("--cache-mb " + std::to_string(cache_mb) + ": must be 0-1048576");
   const std::string host = vm["host"].as<std::string>();
   if (requested_port != 0) {
     const std::string problem = port_problem(host, requested_port);
@@ -144,16 +154,21 @@ int run(int argc, char** argv) {
   Selection selection{vm["output-dir"].as<std::string>(), vm.count("run") ? vm["run"].as<std::string>() : "",
                       vm.count("best-by") ? vm["best-by"].as<std::string>() : "",
                       vm.count("filter") ? vm["filter"].as<std::vector<std::string>>() : std::vector<std::string>{}};
-  auto open_engine = [&](const std::string& requested) {
-    auto engine = std::make_shared<klab::PredictionEngine>(klab::PredictionEngine::from_run(selection.resolve(requested), registry));
-    if (vm.count("source")) {
-      engine->set_source(registry.create_data_source(vm["source"].as<std::string>(), vm["options"].as<std::string>()));
-    }
-    return engine;
+  // The run's engines: each its own model, data-source connection and share of the cache.
+  auto open_pool = [&](const std::string& requested) {
+    const fs::path run_dir = selection.resolve(requested);
+    return klab::EnginePool::create(static_cast<std::size_t>(engines), [&] {
+      auto engine = klab::PredictionEngine::from_run(run_dir, registry);
+      if (vm.count("source")) {
+        engine.set_source(registry.create_data_source(vm["source"].as<std::string>(), vm["options"].as<std::string>()));
+      }
+      engine.set_cache_limit(static_cast<std::size_t>(cache_mb) * (1u << 20) / static_cast<std::size_t>(engines));
+      return engine;
+    });
   };
-  // The engine in service, swapped atomically by /reload. Predictions take `mutex` (the model and
-  // the data source are not shared-safe); /health and /model read a snapshot and never wait on one.
-  std::shared_ptr<klab::PredictionEngine> engine = pages_only ? nullptr : open_engine("");
+  // The pool in service, swapped atomically by /reload. A prediction leases one engine of it for
+  // its duration, nothing else is locked; /health and /model read a snapshot and never wait.
+  std::shared_ptr<klab::EnginePool> engine = pages_only ? nullptr : open_pool("");
   // An optional token guards the one endpoint that changes the service (POST /reload). From the
   // environment or a file, never the command line (which every user of the machine can read).
   std::string token;
@@ -164,7 +179,6 @@ int run(int argc, char** argv) {
       throw klab::IoError(vm["token-file"].as<std::string>() + ": cannot read a token (one line)");
     }
   }
-  std::mutex mutex;
   const auto current = [&engine] { return std::atomic_load(&engine); };
 
   httplib::Server server;
@@ -185,12 +199,15 @@ int run(int argc, char** argv) {
   const std::string no_run = "no run loaded (serve was started without --run or --best-by): POST /reload {\"run\": \"NAME\"}";
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     const auto serving = current();
-    reply(res, 200, {{"status", "ok"}, {"run", serving ? nlohmann::json(serving->run_name()) : nlohmann::json()}});
+    reply(res, 200, {{"status", "ok"},
+                     {"run", serving ? nlohmann::json(serving->front().run_name()) : nlohmann::json()},
+                     {"engines", serving ? serving->size() : 0},
+                     {"busy", serving ? serving->busy() : 0}});
   });
   server.Get("/model", [&](const httplib::Request&, httplib::Response& res) {
     const auto serving = current();
     if (!serving) return reply(res, 503, {{"error", no_run}});
-    reply(res, 200, serving->metadata());
+    reply(res, 200, serving->front().metadata());
   });
   klab::report::add_page_routes(server, selection.output_dir);
   server.Post("/predict", [&](const httplib::Request& req, httplib::Response& res) {
@@ -230,9 +247,9 @@ int run(int argc, char** argv) {
       if (!body["symbol"].is_string()) return reply(res, 400, {{"error", "'symbol' must be a string such as \"600519\""}});
       symbols.push_back(body["symbol"].get<std::string>());
     }
-    std::lock_guard<std::mutex> lock(mutex);
-    const auto serving = current();  // /reload swaps only under the same lock
-    if (!serving) return reply(res, 503, {{"error", no_run}});
+    const auto pool = current();  // the requests in flight keep the pool they started on
+    if (!pool) return reply(res, 503, {{"error", no_run}});
+    auto serving = pool->acquire();
     nlohmann::json out = {{"run", serving->run_name()}, {"predictions", nlohmann::json::array()}, {"errors", nlohmann::json::array()}};
     for (const auto& symbol : symbols) {
       try {
@@ -269,12 +286,11 @@ int run(int argc, char** argv) {
       if (key != "run") return reply(res, 400, {{"error", "unknown key '" + key + "' (run)"}});
     }
     try {
-      auto fresh = open_engine(body.value("run", ""));  // built outside the lock: requests go on
-      std::lock_guard<std::mutex> lock(mutex);  // after the predictions in flight
-      const std::string previous = current() ? current()->run_name() : "";
-      std::atomic_store(&engine, fresh);
-      std::cout << "reloaded: " << previous << " -> " << fresh->run_name() << std::endl;
-      reply(res, 200, {{"run", fresh->run_name()}, {"previous", previous.empty() ? nlohmann::json() : nlohmann::json(previous)}});
+      auto fresh = open_pool(body.value("run", ""));  // built while requests go on
+      const auto old = std::atomic_exchange(&engine, fresh);  // its leases finish on it
+      const std::string previous = old ? old->front().run_name() : "";
+      std::cout << "reloaded: " << previous << " -> " << fresh->front().run_name() << std::endl;
+      reply(res, 200, {{"run", fresh->front().run_name()}, {"previous", previous.empty() ? nlohmann::json() : nlohmann::json(previous)}});
     } catch (const std::exception& e) {
       reply(res, 409, {{"error", "reload failed, still serving the previous run: " + first_line(e.what())}});
     }
@@ -322,7 +338,8 @@ int run(int argc, char** argv) {
               << "): anyone who can reach this machine can query the model and POST /reload\n";
   }
   if (engine) {
-    std::cout << "serving run " << engine->run_name() << " on http://" << host << ":" << port << " (report pages at /)" << std::endl;
+    std::cout << "serving run " << engine->front().run_name() << " on http://" << host << ":" << port
+              << " (report pages at /; " << engines << " engine" << (engines == 1 ? "" : "s") << ")" << std::endl;
   } else {
     std::cout << "serving the report pages of " << selection.output_dir.string() << " on http://" << host << ":" << port
               << " (no run loaded)" << std::endl;

@@ -57,7 +57,7 @@ print("PASS: predict CLI")
 PY
 
 # Service
-"$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 > "$work/serve.log" 2>&1 &
+"$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 --engines 3 > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do grep -q "serving run" "$work/serve.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
@@ -67,6 +67,8 @@ msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port "$port" 2
 echo "$msg" | grep -q "cannot listen on 127.0.0.1:$port: port in use" || fail "port in use message: $msg"
 msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 70000 2>&1) && fail "--port 70000 must fail"
 echo "$msg" | grep -q -- "--port 70000: must be 0-65535" || fail "bad port message: $msg"
+msg=$("$build/bin/serve" --output-dir "$work/out" --run "$lstm" --port 0 --engines 0 2>&1) && fail "--engines 0 must fail"
+echo "$msg" | grep -q -- "--engines 0: must be 1-64" || fail "bad engines message: $msg"
 # A run with corrupt weights, to reload into.
 cp -r "$work/out/$lstm" "$work/out/corrupt_weights"
 head -c 100 "$work/out/$lstm/model/pytorch_model.bin" > "$work/out/corrupt_weights/model/pytorch_model.bin"
@@ -85,7 +87,7 @@ def call(method, path, body=None, raw=None):
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
 
-s, h = call("GET", "/health"); assert s == 200 and h == {"status": "ok", "run": lstm}, (s, h)
+s, h = call("GET", "/health"); assert s == 200 and h == {"status": "ok", "run": lstm, "engines": 3, "busy": 0}, (s, h)
 s, m = call("GET", "/model"); assert s == 200 and m["model_type"] == "lstm" and len(m["features"]) == 12, m
 s, r = call("POST", "/predict", {"symbol": "600519"}); assert s == 200, r
 assert r["predictions"][0] == cli["predictions"][0], (r, cli)
@@ -134,7 +136,34 @@ s, h = call("GET", "/health")
 waited = time.monotonic() - started
 assert s == 200 and waited < 3.0, f"/health took {waited:.2f} s behind 20 idle connections"
 for c in idle: c.close()
-print("PASS: HTTP service: health, model, predict (single, batch), 404, 405, 413, 422, 400s, reload, idle connections")
+
+# Concurrent predictions (3 engines, 8 clients) answer exactly what one client is answered, and a
+# /reload in the middle of them lets every request finish on the run it started with.
+import threading
+asks = [{"symbol": sym, **({"date": d} if d else {})} for sym in ("600519", "000001", "600036")
+        for d in ("", "2021-12-31", "2021-06-01")]
+expected = {}
+for run in (lstm, gru):
+    s, r = call("POST", "/reload", {"run": run}); assert s == 200, r
+    for a in asks:
+        s, r = call("POST", "/predict", a); assert s == 200, (a, r)
+        expected[(run, json.dumps(a, sort_keys=True))] = r["predictions"]
+problems = []
+def client(k):
+    for i in range(40):
+        a = asks[(k + i) % len(asks)]
+        s, r = call("POST", "/predict", a)
+        if s != 200 or r["predictions"] != expected.get((r.get("run"), json.dumps(a, sort_keys=True))):
+            problems.append((a, s, r))
+threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+for t in threads: t.start()
+time.sleep(0.2)
+s, r = call("POST", "/reload", {"run": lstm}); assert s == 200 and r["previous"] == gru, r
+for t in threads: t.join()
+assert not problems, problems[:3]
+s, h = call("GET", "/health"); assert h["run"] == lstm and h["busy"] == 0, h
+print("PASS: HTTP service: health, model, predict (single, batch), 404, 405, 413, 422, 400s, reload, idle connections, "
+      "8 concurrent clients on 3 engines with a reload among them")
 PY
 kill "$server_pid"; wait "$server_pid" 2>/dev/null; server_pid=""
 grep -q "stopped" "$work/serve.log" || fail "serve did not stop cleanly"

@@ -1,8 +1,8 @@
 #include "predict/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
-
 
 #include "klab/data/adjust.h"
 #include "data/features.h"
@@ -38,7 +38,6 @@ std::string add_weekdays(const std::string& iso, int n) {
 }
 
 }  // namespace
-
 
 PredictionEngine::PredictionEngine(PredictionEngine&&) noexcept = default;
 PredictionEngine& PredictionEngine::operator=(PredictionEngine&&) noexcept = default;
@@ -142,22 +141,77 @@ void PredictionEngine::set_source(std::shared_ptr<DataSource> source) { source_ 
 
 std::size_t PredictionEngine::min_bars() const { return warmup_rows(spec_.features) + spec_.train.seq_length; }
 
-std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol, const std::vector<Bar>& bars,
+std::shared_ptr<SymbolHistory> PredictionEngine::make_history(std::vector<Bar> bars) const {
+  auto history = std::make_shared<SymbolHistory>();
+  history->bars = std::move(bars);
+  history->adjusted = adjust_bars(history->bars, parse_adjustment(spec_.adjust));
+  history->frame = compute_features(history->adjusted, spec_.features);
+  if (!DatasetSpec::is_price_target(spec_.target_kind, spec_.target_normalize)) {
+    for (const auto& b : history->adjusted) history->closes.push_back(b.close);
+  }
+  history->loaded = std::chrono::steady_clock::now();
+  return history;
+}
+
+void PredictionEngine::set_cache_limit(std::size_t bytes) {
+  cache_ = bytes == 0 ? nullptr : std::make_unique<HistoryCache>(bytes);
+}
+
+HistoryCacheStats PredictionEngine::cache_stats() const { return cache_ ? cache_->stats : HistoryCacheStats{}; }
+
+std::shared_ptr<const SymbolHistory> PredictionEngine::history_for(const std::string& code,
+                                                                               const std::string& date) {
+  std::shared_ptr<const SymbolHistory> cached = cache_ ? cache_->find(code) : nullptr;
+  if (cached && (!date.empty() && date < cached->bars.back().trade_date)) {
+    // As of an earlier date: that day's own history, not the cache's (forward-adjusted prices
+    // depend on the last bar), and the cache keeps the latest.
+    auto bars = source().load_bars(code, spec_.start_date, date);
+    return bars.empty() ? nullptr : make_history(std::move(bars));
+  }
+  if (cached) {
+    const auto age = std::chrono::steady_clock::now() - cached->loaded;
+    if (age < std::chrono::seconds(kHistoryMaxAgeSeconds)) {
+      // The bars from the cached last one on: the same last bar and nothing new is a hit.
+      auto tail = source().load_bars(code, cached->bars.back().trade_date, date);
+      if (!tail.empty() && same_bar(tail.front(), cached->bars.back())) {
+        if (tail.size() == 1) {
+          ++cache_->stats.hits;
+          return cached;
+        }
+        std::vector<Bar> bars = cached->bars;
+        bars.insert(bars.end(), tail.begin() + 1, tail.end());
+        auto extended = make_history(std::move(bars));
+        extended->loaded = cached->loaded;  // only the tail was read: the age still counts
+        ++cache_->stats.extended;
+        cache_->put(code, extended);
+        return extended;
+      }
+    }
+    ++cache_->stats.reloaded;
+  } else if (cache_) {
+    ++cache_->stats.misses;
+  }
+  auto bars = source().load_bars(code, spec_.start_date, date);
+  if (bars.empty()) return nullptr;
+  auto history = make_history(std::move(bars));
+  if (cache_) cache_->put(code, history);
+  return history;
+}
+
+std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol, const SymbolHistory& history,
                                                        std::size_t first_row, std::size_t last_row,
                                                        bool strict) const {
   const std::size_t warmup = warmup_rows(spec_.features), seq = spec_.train.seq_length, F = spec_.features.size();
   const Adjustment adjustment = parse_adjustment(spec_.adjust);
-  const auto adjusted = adjust_bars(bars, adjustment);
-  const auto frame = compute_features(adjusted, spec_.features);
+  const auto& bars = history.bars;
+  const auto& adjusted = history.adjusted;
+  const auto& frame = history.frame;
+  const auto& closes = history.closes;
   // Whether the window ending at row r is one the model can be given: the training data's
   // rules (data/windows.h), through r itself (the target is the future).
   const WindowRules rules(frame.dates, frame.values.data(), F, spec_.max_gap_days, scaler_.fill_nan);
   const std::size_t offset = DatasetSpec::target_offset_of(spec_.target_kind, spec_.horizon);
   const bool price = DatasetSpec::is_price_target(spec_.target_kind, spec_.target_normalize);
-  std::vector<double> closes;  // for the label of a target that is not a price
-  if (!price) {
-    for (const auto& b : adjusted) closes.push_back(b.close);
-  }
   auto check_window = [&](std::size_t r) {
     if (r + 1 < warmup + seq) {
       throw InsufficientHistoryError("symbol " + symbol + ": " + std::to_string(r + 1) + " bars up to " +
@@ -245,7 +299,7 @@ std::vector<Prediction> PredictionEngine::predict_rows(const std::string& symbol
 
 Prediction PredictionEngine::predict_bars(const std::string& symbol, const std::vector<Bar>& bars) const {
   if (bars.empty()) throw DataError("symbol " + symbol + ": no bars given");
-  return predict_rows(symbol, bars, bars.size() - 1, bars.size() - 1, true).front();
+  return predict_rows(symbol, *make_history(bars), bars.size() - 1, bars.size() - 1, true).front();
 }
 
 Prediction PredictionEngine::predict(const std::string& symbol, const std::string& date) {
@@ -253,12 +307,13 @@ Prediction PredictionEngine::predict(const std::string& symbol, const std::strin
   if (!normalize_symbol(symbol)) {
     throw UnknownSymbolError("symbol " + symbol + ": not an A-share symbol (600519, sh600519, 600519.SH)");
   }
-  auto bars = source().load_bars(code, spec_.start_date, date);
-  if (bars.empty()) {
+  const auto history = history_for(code, date);
+  if (!history) {
     throw UnknownSymbolError("symbol " + code + ": no bars in " + source().display_name() +
                              (date.empty() ? std::string() : " up to " + date));
   }
-  Prediction prediction = predict_rows(code, bars, bars.size() - 1, bars.size() - 1, true).front();
+  const std::size_t last = history->bars.size() - 1;
+  Prediction prediction = predict_rows(code, *history, last, last, true).front();
   if (!date.empty()) {
     // As of a past date: the day predicted is the real trading day `horizon` bars later, if the
     // data has it (the prediction itself used nothing after `date`).
@@ -296,7 +351,7 @@ std::vector<Prediction> PredictionEngine::predict_range(const std::string& symbo
     }
   }
   if (first == bars.size()) return {};
-  return predict_rows(code, bars, first, last, false);
+  return predict_rows(code, *make_history(std::move(bars)), first, last, false);
 }
 
 nlohmann::json PredictionEngine::metadata() const {
@@ -313,57 +368,6 @@ nlohmann::json PredictionEngine::metadata() const {
           {"trained_on", spec_.symbols},
           {"eval_metrics", run_metadata_.contains("eval_metrics") ? run_metadata_["eval_metrics"] : nlohmann::json::object()},
           {"created_at", run_metadata_.contains("created_at") ? run_metadata_["created_at"] : nlohmann::json("")}};
-}
-
-BestRunChoice choose_best_run(const fs::path& output_dir, const std::string& metric,
-                              const std::vector<std::string>& filters, const std::vector<std::string>& symbols,
-                              bool price_metric_ok) {
-  if (!is_known_field(metric)) {
-    throw ConfigError("--best-by " + metric + ": unknown metric (mae_vs_baseline, mape, direction_accuracy, r2, mae, ...)");
-  }
-  BestRunChoice choice;
-  choice.metric = metric;
-  if (is_price_metric(metric) && !price_metric_ok) {
-    choice.metric = scale_free_metric(metric);
-    choice.notes.push_back("ranked by " + choice.metric + " (" + metric + " / the persistence baseline's " + metric +
-                           " on the same test windows): " + metric +
-                           " itself is in price units and compares price levels, not models");
-  }
-  auto runs = load_run_index(output_dir);
-  std::vector<RunFilter> parsed{RunFilter::parse("status=completed")};
-  for (const auto& f : filters) parsed.push_back(RunFilter::parse(f));
-  std::vector<RunRecord> chosen;
-  std::size_t not_covering = 0, small = 0, without_metric = 0;
-  for (auto& r : runs) {
-    if (!std::all_of(parsed.begin(), parsed.end(), [&](const RunFilter& f) { return f.matches(r); })) continue;
-    if (!std::all_of(symbols.begin(), symbols.end(), [&](const std::string& s) { return r.covers(s); })) {
-      ++not_covering;
-    } else if (!r.fields.contains(choice.metric)) {
-      ++without_metric;
-    } else if (r.fields.value("small_test_set", false)) {
-      ++small;
-    } else {
-      chosen.push_back(r);
-    }
-  }
-  std::string left_out;
-  if (not_covering) left_out += ", " + std::to_string(not_covering) + " not trained on the symbol(s)";
-  if (small) left_out += ", " + std::to_string(small) + " with fewer than " + std::to_string(static_cast<int>(kSmallTestSet)) + " test windows";
-  if (without_metric) left_out += ", " + std::to_string(without_metric) + " without " + choice.metric;
-  if (chosen.empty()) {
-    throw IoError("no completed run in " + output_dir.string() + " qualifies for --best-by " + metric +
-                  (left_out.empty() ? std::string(" (none matches the filters)") : " (left out" + left_out + ")"));
-  }
-  if (!left_out.empty()) choice.notes.push_back("left out" + left_out);
-  sort_runs(chosen, choice.metric);
-  choice.path = chosen.front().path;
-  choice.value = chosen.front().fields[choice.metric].get<double>();
-  choice.test_samples = chosen.front().fields.value("test_samples", 0.0);
-  return choice;
-}
-
-fs::path best_run(const fs::path& output_dir, const std::string& metric, const std::vector<std::string>& filters) {
-  return choose_best_run(output_dir, metric, filters).path;
 }
 
 }  // namespace klab

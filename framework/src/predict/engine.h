@@ -6,8 +6,12 @@
 // given date — or from bars you pass in. It applies exactly the training pipeline (adjustment,
 // features, warm-up, scaler, window, model, de-normalisation), so a run's own test dates give
 // exactly the predictions in its results/predictions.json.
+//
+// One engine serves one thread at a time (its model and data source are not shared-safe);
+// predict/engine_pool.h hands several engines of one run to concurrent requests.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,6 +24,7 @@
 #include "eval/predictions.h"
 #include "klab/data_source.h"
 #include "klab/error.h"
+#include "predict/history_cache.h"
 
 namespace klab {
 
@@ -69,6 +74,18 @@ class PredictionEngine {
   std::vector<Prediction> predict_range(const std::string& symbol, const std::string& from, const std::string& to,
                                         const std::string& data_end = "");
 
+  // The history cache of predict(): each symbol's bars, adjusted bars and features, kept so a
+  // prediction as of the latest bar (no date, or a date on or after the cached last bar) does
+  // not reload and recompute the whole history. Every such call asks the source for the bars
+  // from the cached last bar on: the same last bar and nothing after it reuses the cache; new
+  // bars extend it (features recomputed); a changed or missing last bar reloads the symbol.
+  // A correction of older bars that leaves the last one untouched is seen when the entry is
+  // reloaded after kHistoryMaxAgeSeconds. Predictions equal the uncached ones bit for bit.
+  // Least recently used symbols go first beyond `bytes`; 0 turns the cache off (the default).
+  static constexpr int kHistoryMaxAgeSeconds = 300;
+  void set_cache_limit(std::size_t bytes);
+  HistoryCacheStats cache_stats() const;
+
   std::size_t min_bars() const;  // warm-up + seq_length
   const std::string& run_name() const { return run_name_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
@@ -79,8 +96,12 @@ class PredictionEngine {
   PredictionEngine() = default;
   void load(const std::filesystem::path& run_dir, const std::filesystem::path& model_path,
             const nlohmann::json& model_config, PluginRegistry& registry);
+  std::shared_ptr<SymbolHistory> make_history(std::vector<Bar> bars) const;
+  // The history predict() works on: from the cache when it is current (see set_cache_limit),
+  // else loaded through `date`; nullptr when the source has no bars.
+  std::shared_ptr<const SymbolHistory> history_for(const std::string& code, const std::string& date);
   // strict: a row without enough history is an error; otherwise it is skipped (ranges).
-  std::vector<Prediction> predict_rows(const std::string& symbol, const std::vector<Bar>& bars,
+  std::vector<Prediction> predict_rows(const std::string& symbol, const SymbolHistory& history,
                                        std::size_t first_row, std::size_t last_row, bool strict) const;
 
   std::filesystem::path run_dir_;
@@ -92,6 +113,7 @@ class PredictionEngine {
   std::shared_ptr<Model> model_;
   std::shared_ptr<DataSource> source_;
   PluginRegistry* registry_ = nullptr;
+  std::unique_ptr<HistoryCache> cache_;
 };
 
 // How --best-by chose a run.

@@ -2,8 +2,11 @@
 // source or from bars, and fails clearly on unknown symbols and short histories.
 #include "predict/engine.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
+#include "klab/data/sqlite_db.h"
 #include "klab/error.h"
 #include "run_fixture.h"
 #include "runs/files.h"
@@ -115,6 +118,72 @@ TEST_F(Engine, AsOfADateNothingLaterCounts) {
   EXPECT_EQ(range[0].predicted_return(), as_of.predicted_return());
   EXPECT_EQ(range[0].prediction, as_of.prediction);
   EXPECT_EQ(range[0].market_predicted_close, as_of.market_predicted_close);
+}
+
+// The history cache of predict() gives the uncached predictions bit for bit, and sees data that
+// changes under it at once: a new day, a corrected last bar, a symbol that is gone.
+TEST_F(Engine, HistoryCacheSeesNewAndChangedBars) {
+  auto run = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  auto plain = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  auto cached = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  cached.set_cache_limit(64u << 20);
+  auto same = [&](const std::string& date, const char* when) {
+    const auto a = plain.predict("600519", date), b = cached.predict("600519", date);
+    EXPECT_EQ(a.to_json(), b.to_json()) << when;
+    EXPECT_EQ(a.prediction, b.prediction) << when;
+    return b;
+  };
+  klab::sqlite::Database db(db_path(), false);
+  // The data ends on 2022-01-12 at first: the last two days are set aside.
+  db.exec("CREATE TABLE later AS SELECT * FROM stock_kline_data WHERE symbol = '600519' AND trade_date > '2022-01-12'");
+  db.exec("DELETE FROM stock_kline_data WHERE symbol = '600519' AND trade_date > '2022-01-12'");
+  EXPECT_EQ(same("", "first").as_of, "2022-01-12");
+  EXPECT_EQ(cached.cache_stats().misses, 1u);
+  same("", "again");
+  EXPECT_EQ(cached.cache_stats().hits, 1u);
+  // As of an earlier date: that day's history, and the cache keeps the latest one.
+  EXPECT_EQ(same("2021-12-30", "earlier").as_of, "2021-12-30");
+  same("", "latest after an earlier date");
+  EXPECT_EQ(cached.cache_stats().hits, 2u);
+  EXPECT_EQ(cached.cache_stats().entries, 1u);
+  // Two new days arrive.
+  db.exec("INSERT INTO stock_kline_data SELECT * FROM later");
+  const auto extended = same("", "new days");
+  EXPECT_EQ(extended.as_of, "2022-01-14");
+  EXPECT_EQ(cached.cache_stats().extended, 1u);
+  // The last bar is corrected.
+  db.exec("UPDATE stock_kline_data SET close = close * 1.01, high = high * 1.01 WHERE symbol = '600519' AND "
+          "trade_date = '2022-01-14'");
+  const auto corrected = same("", "corrected last bar");
+  EXPECT_NE(corrected.last_close, extended.last_close);
+  EXPECT_EQ(cached.cache_stats().reloaded, 1u);
+  // A date on or after the cached last bar is served from the cache too.
+  same("2022-01-20", "a date after the last bar");
+  EXPECT_EQ(cached.cache_stats().hits, 3u);
+  // The symbol's bars are deleted: no stale answer.
+  db.exec("DELETE FROM stock_kline_data WHERE symbol = '600519'");
+  EXPECT_THROW(cached.predict("600519"), klab::UnknownSymbolError);
+  // Bounded: a history larger than the whole cache is not kept, and beyond the limit the least
+  // recently used symbol goes first.
+  auto small = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  small.set_cache_limit(1);
+  EXPECT_NO_THROW(small.predict("000001"));
+  EXPECT_EQ(small.cache_stats().entries, 0u);
+  auto lru = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
+  lru.set_cache_limit(64u << 20);
+  lru.predict("000001");
+  const std::size_t b1 = lru.cache_stats().bytes;
+  lru.predict("600036");
+  const std::size_t b2 = lru.cache_stats().bytes - b1;
+  ASSERT_GT(b1, 0u);
+  ASSERT_GT(b2, 0u);
+  lru.set_cache_limit(std::max(b1, b2) + std::min(b1, b2) / 2);  // room for one of them (a fresh cache)
+  lru.predict("000001");
+  lru.predict("600036");
+  EXPECT_EQ(lru.cache_stats().entries, 1u);
+  EXPECT_EQ(lru.cache_stats().evicted, 1u);
+  lru.predict("600036");
+  EXPECT_EQ(lru.cache_stats().hits, 1u);
 }
 
 TEST_F(Engine, ClearErrors) {
