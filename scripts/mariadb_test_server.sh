@@ -22,13 +22,51 @@ stop_server() {
   fi
 }
 
+# Starts mariadbd on $dir/data and $port, and waits until it answers.
+launch() {
+  "$mariadbd" --no-defaults --datadir="$dir/data" --socket="$sock" --port="$port" \
+    --bind-address=127.0.0.1 --user=root --pid-file="$pidfile" --skip-log-bin --skip-name-resolve \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
+    >> "$dir/server.log" 2>&1 &
+  for _ in $(seq 1 200); do
+    mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 \
+    || { echo "mariadb_test_server: server did not start; its log:" >&2; tail -n 30 "$dir/server.log" >&2; exit 1; }
+}
+mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+
 case "$action" in
   stop)
     stop_server
     exit 0
     ;;
+  # For fault tests: kill the server (SIGKILL, as a crash), keep its data, and start it again on
+  # the same port after SECONDS (restart DIR SECONDS), or only kill it (down DIR) / start it (up DIR).
+  down|restart)
+    [ -f "$pidfile" ] || { echo "mariadb_test_server: no server running in $dir" >&2; exit 1; }
+    pid=$(cat "$pidfile")
+    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    rm -f "$pidfile"
+    echo "down $(date +%s.%N)" >> "$dir/faults.log"
+    [ "$action" = down ] && exit 0
+    sleep "${3:-1}"
+    ;&
+  up)
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "mariadb_test_server: already running in $dir" >&2
+      exit 0
+    fi
+    port=$(cat "$dir/port")
+    launch
+    echo "up $(date +%s.%N)" >> "$dir/faults.log"
+    exit 0
+    ;;
   start) ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|down|up DIR | restart DIR SECONDS" >&2; exit 2 ;;
 esac
 
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
@@ -36,7 +74,6 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null
 fi
 mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
-
 stop_server
 rm -rf "$dir/data"
 # --skip-name-resolve --force: a bare machine may have no /etc/hosts entry for its own name
@@ -47,17 +84,8 @@ mariadb-install-db --no-defaults --datadir="$dir/data" --user=root --skip-name-r
 
 # A free loopback port.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$mariadbd" --no-defaults --datadir="$dir/data" --socket="$sock" --port="$port" \
-  --bind-address=127.0.0.1 --user=root --pid-file="$pidfile" --skip-log-bin --skip-name-resolve \
-  --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-  --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 \
-  > "$dir/server.log" 2>&1 &
-for _ in $(seq 1 200); do
-  mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 && break
-  sleep 0.1
-done
-mariadb-admin --no-defaults --socket="$sock" -uroot ping >/dev/null 2>&1 \
-  || { echo "mariadb_test_server: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
+: > "$dir/server.log"
+launch
 
 password="klab-test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 mariadb --no-defaults --socket="$sock" -uroot <<SQL

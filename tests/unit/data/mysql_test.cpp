@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include <cppconn/statement.h>
 
@@ -160,4 +164,78 @@ TEST_F(MariaDbTest, ADatabaseOfAnOlderKlabIsReadAndGainsTheCapColumns) {
   auto day = after->load_bars("600519", "2020-12-31", "2020-12-31");
   ASSERT_EQ(day.size(), 1u);
   EXPECT_GT(day[0].total_market_cap, 1e12);
+}
+
+namespace {
+
+// scripts/mariadb_test_server.sh ACTION on the fixture's server.
+int server(const std::string& action, const std::string& extra = "", bool background = false) {
+  const std::string script = std::string(KLAB_SAMPLE_DATA_DIR) + "/../../scripts/mariadb_test_server.sh";
+  const std::string command = "bash " + script + " " + action + " " + std::getenv("KLAB_TEST_MARIADB_DIR") + " " +
+                              extra + " >> " + std::getenv("KLAB_TEST_MARIADB_DIR") + "/faults.out 2>&1" +
+                              (background ? " &" : "");
+  return std::system(command.c_str());
+}
+
+// What the fault actions logged ("down TIME", "up TIME" lines).
+std::string fault_log() {
+  std::ifstream in(fs::path(std::getenv("KLAB_TEST_MARIADB_DIR")) / "faults.log");
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+// The server is killed and started again while a source reads: the reads go on after bounded
+// reconnection attempts; a server that stays down ends in one clear error within the bound, and
+// the same source works again once the server is back (no new source needed).
+TEST_F(MariaDbTest, ServerRestartedWhileReadingReconnects) {
+  {
+    auto store = klab::open_kline_store(url("market_restart"), "KLAB_TEST_DB_PASSWORD");
+    std::vector<fs::path> files{fs::path(KLAB_SAMPLE_DATA_DIR) / "sh600519.csv",
+                                fs::path(KLAB_SAMPLE_DATA_DIR) / "sz000001.csv"};
+    ASSERT_EQ(klab::import_kline_files(*store, files).failed_files, 0u);
+  }
+  auto opts = options("market_restart");
+  opts["retries"] = 5;  // waits 0.25 + 0.5 + 1 + 2 + 4 s at most
+  auto source = klab::test::registry().create_data_source("mysql", opts.dump());
+  const auto expected = source->load_bars("600519", "", "");
+  ASSERT_GT(expected.size(), 1000u);
+
+  // Killed, and back 2 s later, while reads go on: every read succeeds.
+  std::ofstream(fs::path(std::getenv("KLAB_TEST_MARIADB_DIR")) / "faults.log", std::ios::trunc).close();
+  using Clock = std::chrono::steady_clock;
+  server("restart", "2", true);
+  const auto t0 = Clock::now();
+  int reads = 0;
+  while (Clock::now() - t0 < std::chrono::seconds(6) || fault_log().find("up") == std::string::npos) {
+    ASSERT_LT(Clock::now() - t0, std::chrono::seconds(60)) << "the server did not come back: " << fault_log();
+    const auto bars = source->load_bars(reads % 2 ? "000001" : "600519", "", "");
+    ASSERT_FALSE(bars.empty()) << "read " << reads;
+    if (reads % 2 == 0) {
+      ASSERT_EQ(bars.size(), expected.size());
+    }
+    ++reads;
+  }
+  ASSERT_NE(fault_log().find("down"), std::string::npos);
+
+  // Down for good: one clear error, within the bound.
+  ASSERT_EQ(server("down"), 0);
+  const auto t1 = Clock::now();
+  try {
+    source->load_bars("600519", "", "");
+    ADD_FAILURE() << "a read with the server down must fail";
+  } catch (const klab::DataError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("lost the connection to the server and 5 reconnection attempts over 7.75 s failed"),
+              std::string::npos) << message;
+    EXPECT_NE(message.find("mysql://quant@127.0.0.1:"), std::string::npos) << message;
+    EXPECT_EQ(message.find(db_.password), std::string::npos);
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  const double waited = std::chrono::duration<double>(Clock::now() - t1).count();
+  EXPECT_LT(waited, 15.0);
+  ASSERT_EQ(server("up"), 0);
+  // Back: the same source reads again.
+  EXPECT_EQ(source->load_bars("600519", "", "").size(), expected.size());
+  EXPECT_FALSE(source->list_symbols().empty());
 }

@@ -31,6 +31,10 @@ struct Settings {
   std::string database = "market";
   std::string password_env = "KLAB_DB_PASSWORD";  // "" for no password
   std::string socket;                             // unix socket instead of TCP when set
+  // A data source that loses its connection (the server restarted, a network blip) reconnects
+  // and repeats the read this many times, waiting 0.25 s, 0.5 s, 1 s, ... (doubling, at most
+  // 4 s each) before each attempt, then fails with one clear error.
+  int retries = 5;
 
   // "mysql://user@host:port/database" — never contains the password.
   std::string describe() const {
@@ -51,6 +55,9 @@ inline Settings read_settings(Params& p) {
   s.database = p.text("database", s.database);
   s.password_env = p.text("password_env", s.password_env);
   s.socket = p.text("socket", "");
+  const auto retries = p.integer_at_least("retries", s.retries, 0);
+  if (retries > 20) throw ConfigError(p.owner() + ": retries " + std::to_string(retries) + ": at most 20");
+  s.retries = static_cast<int>(retries);
   return s;
 }
 
@@ -95,10 +102,38 @@ inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_d
   }
 }
 
+// A query that failed, with the server's or the client library's error number.
+class QueryError : public DataError {
+ public:
+  QueryError(const std::string& message, int code) : DataError(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Whether an error number means the connection is gone (the server stopped or restarted, the
+// network dropped it) rather than that the query is wrong: a new connection may succeed.
+inline bool connection_lost(int code) {
+  switch (code) {
+    case 1053:  // ER_SERVER_SHUTDOWN
+    case 1927:  // ER_CONNECTION_KILLED
+    case 2002:  // CR_CONNECTION_ERROR (socket)
+    case 2003:  // CR_CONN_HOST_ERROR
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST
+    case 2055:  // CR_SERVER_LOST_EXTENDED
+    case 4031:  // ER_CLIENT_INTERACTION_TIMEOUT
+      return true;
+    default:
+      return false;
+  }
+}
+
 // A Connector/C++ failure during a query, as a DataError naming the server.
-inline DataError query_error(const Settings& s, const sql::SQLException& e) {
-  return DataError(s.describe() + ": query failed: " + e.what() + " (error " +
-                   std::to_string(e.getErrorCode()) + ")");
+inline QueryError query_error(const Settings& s, const sql::SQLException& e) {
+  return QueryError(s.describe() + ": query failed: " + e.what() + " (error " + std::to_string(e.getErrorCode()) + ")",
+                    e.getErrorCode());
 }
 
 // Whether `table` of the connection's database has `column`.
