@@ -103,14 +103,18 @@ TrainingManager::TrainingManager(const std::string& stock_symbol, const std::str
   }
   std::error_code ec;
   fs::create_directories(output_dir, ec);
-  if (!fs::is_directory(output_dir)) throw IoError(output_dir.string() + ": cannot create the output folder");
+  if (!fs::is_directory(output_dir)) {
+    throw IoError(output_dir.string() + ": cannot create the output folder" + (ec ? ": " + ec.message() : std::string()));
+  }
   const std::string base = (stock_symbol.empty() ? "" : stock_symbol + "_") + model_type + "_" + files::compact_now();
   // mkdir is atomic: whoever creates the folder owns the name.
   for (int attempt = 1;; ++attempt) {
     run_name_ = attempt == 1 ? base : base + "_" + std::to_string(attempt);
     run_dir_ = output_dir / run_name_;
     if (::mkdir(run_dir_.c_str(), 0755) == 0) break;
-    if (errno != EEXIST || attempt > 1000) throw IoError(run_dir_.string() + ": cannot create the run folder");
+    if (errno != EEXIST || attempt > 1000) {
+      throw IoError(run_dir_.string() + ": cannot create the run folder: " + std::strerror(errno));
+    }
   }
   lock_ = RunLock::acquire(run_dir_);
   for (const char* sub : {"model", "checkpoints", "logs", "results"}) fs::create_directories(run_dir_ / sub);
@@ -247,23 +251,29 @@ void TrainingManager::write_checkpoint_dir(const fs::path& final_dir, torch::nn:
   const fs::path tmp = final_dir.parent_path() / (".tmp-" + final_dir.filename().string());
   std::error_code ec;
   fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  const std::string now = files::iso_now();
-  c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
-  checkpoint.insert("epoch", static_cast<int64_t>(epoch));
-  checkpoint.insert("model_state_dict", model_state_dict(model));
-  checkpoint.insert("optimizer_state_dict", optimizer_state_dict(optimizer, optimizer_kind(optimizer)));
-  checkpoint.insert("metrics", json_to_ivalue_metrics(metrics));
-  checkpoint.insert("timestamp", now);
-  if (!trainer_state.empty()) checkpoint.insert("trainer_state", trainer_state.dump());
-  save_pickle(tmp / "pytorch_model.bin", checkpoint);
-  // The weights' checksum: a resume verifies it and falls back to an older checkpoint when a
-  // file was truncated or flipped on disk since.
-  nlohmann::json m = {{"epoch", epoch}, {"timestamp", now},
-                      {"pytorch_model_crc32", files::crc32_of_file(tmp / "pytorch_model.bin")}};
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) m[it.key()] = it.value();
-  files::write_json(tmp / "metrics.json", m);
-  files::fsync_dir(tmp);
+  // A write that fails (a full disk) leaves no staging folder behind: nothing half-written stays.
+  try {
+    fs::create_directories(tmp);
+    const std::string now = files::iso_now();
+    c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
+    checkpoint.insert("epoch", static_cast<int64_t>(epoch));
+    checkpoint.insert("model_state_dict", model_state_dict(model));
+    checkpoint.insert("optimizer_state_dict", optimizer_state_dict(optimizer, optimizer_kind(optimizer)));
+    checkpoint.insert("metrics", json_to_ivalue_metrics(metrics));
+    checkpoint.insert("timestamp", now);
+    if (!trainer_state.empty()) checkpoint.insert("trainer_state", trainer_state.dump());
+    save_pickle(tmp / "pytorch_model.bin", checkpoint);
+    // The weights' checksum: a resume verifies it and falls back to an older checkpoint when a
+    // file was truncated or flipped on disk since.
+    nlohmann::json m = {{"epoch", epoch}, {"timestamp", now},
+                        {"pytorch_model_crc32", files::crc32_of_file(tmp / "pytorch_model.bin")}};
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) m[it.key()] = it.value();
+    files::write_json(tmp / "metrics.json", m);
+    files::fsync_dir(tmp);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
   files::crash_point("checkpoint-written");
   replace_dir(tmp, final_dir);
 }
