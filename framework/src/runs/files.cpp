@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -50,11 +52,13 @@ void write_atomic(const fs::path& path, const std::string& content) {
     ::unlink(tmp.c_str());
     throw IoError(path.string() + ": cannot flush to disk");
   }
+  crash_point("file-written");
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     throw IoError(path.string() + ": cannot rename into place: " + std::strerror(err));
   }
+  crash_point("file-renamed");
   fsync_dir(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 
@@ -94,7 +98,21 @@ std::uint32_t crc32_of_file(const std::filesystem::path& path) {
 
 void crash_point(const char* point) {
   const char* armed = std::getenv("KLAB_CRASH_AT");
-  if (armed != nullptr && std::strcmp(armed, point) == 0) ::kill(::getpid(), SIGKILL);
+  const char* trace = std::getenv("KLAB_CRASH_TRACE");
+  if (armed == nullptr && trace == nullptr) return;
+  static std::mutex mutex;
+  static std::map<std::string, long> reached;
+  std::lock_guard<std::mutex> lock(mutex);
+  const long n = ++reached[point];
+  if (trace != nullptr) {
+    std::ofstream(trace, std::ios::app) << point << " " << n << "\n";
+  }
+  if (armed == nullptr) return;
+  const std::string target = armed;
+  const std::size_t colon = target.find(':');
+  const std::string name = target.substr(0, colon);
+  const long at = colon == std::string::npos ? 1 : std::atol(target.c_str() + colon + 1);
+  if (name == point && n == at) ::kill(::getpid(), SIGKILL);
 }
 
 std::string text_or(const nlohmann::json& j, const char* key, const std::string& fallback) {

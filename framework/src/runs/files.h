@@ -26,10 +26,14 @@ void fsync_dir(const std::filesystem::path& dir);
 // trusts them. Throws IoError when the file cannot be read.
 std::uint32_t crc32_of_file(const std::filesystem::path& path);
 
-// A test seam for crash-safety tests: when the environment variable KLAB_CRASH_AT equals
-// `point`, the process kills itself with SIGKILL right there (as kill -9 or a power cut
-// would). Points: checkpoint-written (a new checkpoint complete under its temporary name),
-// checkpoint-exchanged (swapped into place, the old one not yet removed).
+// A test seam for crash-safety tests: when the environment variable KLAB_CRASH_AT is `point`
+// (its first time) or `point:N` (its N-th time in this process), the process kills itself with
+// SIGKILL right there, as kill -9 or a power cut would. With KLAB_CRASH_TRACE=FILE every point
+// reached is appended to FILE as "point N", so a campaign can list where a run may be cut.
+// Points: file-written (any run file complete under its temporary name, not yet renamed),
+// file-renamed (in place, its folder not yet synced), checkpoint-written (a new checkpoint
+// complete under its temporary folder name), checkpoint-exchanged (swapped into place, the old
+// one not yet removed), model-saved (the final weights written, model/'s other files not yet).
 void crash_point(const char* point);
 
 // "2025-01-19T14:30:25", "2025-01-19 14:30:25", "20250119_143025" for now.

@@ -308,6 +308,7 @@ void TrainingManager::save_best(torch::nn::Module& model, torch::optim::Optimize
 void TrainingManager::save_model(torch::nn::Module& model, const nlohmann::json& model_config,
                                  const nlohmann::json& training_args) {
   save_pickle(run_dir_ / "model" / "pytorch_model.bin", model_state_dict(model));
+  files::crash_point("model-saved");
   finish_model_folder("pytorch_model.bin", model_config, training_args);
 }
 

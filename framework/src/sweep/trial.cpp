@@ -23,6 +23,15 @@ int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry&
   if (previous.contains("run_dir") && previous["run_dir"].is_string() &&
       fs::is_regular_file(fs::path(previous["run_dir"].get<std::string>()) / "experiment.json")) {
     earlier_run = previous["run_dir"].get<std::string>();
+  } else if (previous.contains("run_dir") && previous["run_dir"].is_string() &&
+             fs::is_regular_file(fs::path(previous["run_dir"].get<std::string>()) / "metadata.json")) {
+    // Cut before that run saved its experiment: a new run starts; the old one says why it ended
+    // (resume_experiment records it as failed) instead of staying "initialized" in list_runs.
+    const fs::path cut = previous["run_dir"].get<std::string>();
+    try {
+      resume_experiment(cut.filename().string(), cut.parent_path(), registry, {});
+    } catch (const std::exception&) {
+    }
   }
   nlohmann::json status = {{"index", index}, {"status", "running"}, {"started_at", files::iso_now()},
                            {"pid", static_cast<long>(getpid())}};

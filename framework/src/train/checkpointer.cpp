@@ -53,7 +53,9 @@ int Checkpointer::resume(TorchModel& model, torch::optim::Optimizer& optimizer, 
       auto dict = load_pickle(file).toGenericDict();
       load_model_state_dict(model, load_state_dict_file(file), file.string());
       load_optimizer_state_dict(optimizer, dict.at("optimizer_state_dict"), train_.optimizer, file.string());
-      return resume_from(manager_, checkpoint, dict, state);
+      const int next = resume_from(manager_, checkpoint, dict, state);
+      restore_best_of(model, optimizer, next - 1, metrics, state);
+      return next;
     } catch (const std::exception& e) {
       const std::string line = std::string(e.what()).substr(0, std::string(e.what()).find('\n'));
       manager_.save_training_log("warning: " + checkpoint.filename().string() + " is unusable (" + line +
@@ -64,6 +66,27 @@ int Checkpointer::resume(TorchModel& model, torch::optim::Optimizer& optimizer, 
   manager_.truncate_metrics_after(0);
   manager_.save_training_log("No usable checkpoint: training again from epoch 1");
   return 1;
+}
+
+// An epoch that was both a checkpoint and the best writes checkpoint-N, then best/. A kill
+// between the two leaves best/ one best epoch behind, and a resume from checkpoint-N would never
+// write it again (the kill campaign found this: the final model was the previous best's). The
+// weights just loaded are that epoch's, so best/ is written from them, as the run would have.
+void Checkpointer::restore_best_of(TorchModel& model, torch::optim::Optimizer& optimizer, int epoch,
+                                   const nlohmann::json& checkpoint_metrics, const TrainState& state) {
+  if (state.best_epoch != epoch) return;
+  int on_disk = -1;
+  try {
+    on_disk = files::read_json(manager_.run_dir() / "checkpoints" / "best" / "metrics.json").value("epoch", -1);
+  } catch (const std::exception&) {
+  }
+  if (on_disk == epoch) return;
+  nlohmann::json metrics = checkpoint_metrics;
+  for (const char* own : {"epoch", "timestamp", "pytorch_model_crc32"}) metrics.erase(own);
+  manager_.save_best(model, optimizer, epoch, metrics);
+  manager_.save_training_log("best/ held " + (on_disk < 0 ? std::string("no complete checkpoint") : "epoch " + std::to_string(on_disk)) +
+                             ", not the best epoch " + std::to_string(epoch) + ": written again from checkpoint-" +
+                             std::to_string(epoch));
 }
 
 void Checkpointer::after_epoch(TorchModel& model, torch::optim::Optimizer& optimizer, int epoch,

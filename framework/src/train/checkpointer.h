@@ -44,6 +44,10 @@ class Checkpointer {
   void restore_best(TorchModel& model);
 
  private:
+  // After a resume from checkpoint-`epoch`: best/ made to hold that epoch when it was the best.
+  void restore_best_of(TorchModel& model, torch::optim::Optimizer& optimizer, int epoch,
+                       const nlohmann::json& checkpoint_metrics, const TrainState& state);
+
   TrainingManager& manager_;
   const TrainSpec& train_;
 };

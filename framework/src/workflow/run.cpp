@@ -346,6 +346,14 @@ RunResult resume_experiment(const std::string& run, const fs::path& output_dir, 
     throw ConfigError("--resume " + manager.run_name() + ": the run is already completed");
   }
   const fs::path experiment_file = manager.run_dir() / "experiment.json";
+  if (!fs::exists(experiment_file)) {
+    // Cut between the run folder's creation and the saving of its experiment: nothing was
+    // computed, and what to compute is not known here. Said once, and recorded as failed.
+    const std::string why = "the run was interrupted before its experiment was saved (status " + status +
+                            "): nothing to resume; run the experiment again";
+    manager.update_status(kStatusFailed, why);
+    throw ConfigError("--resume " + manager.run_name() + ": " + why);
+  }
   ExperimentSpec spec = ExperimentSpec::from_json(files::read_json(experiment_file), experiment_file.string());
   auto [source, model] = open_plugins(spec, registry);
   manager.save_training_log("Resume requested (status was " + status + ")");
