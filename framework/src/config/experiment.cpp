@@ -499,7 +499,7 @@ void require_utf8_scalars(const YAML::Node& node, const std::string& file_name) 
 
 }  // namespace
 
-ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name) {
+YAML::Node load_experiment_yaml(const std::string& yaml_text, const std::string& file_name) {
   if (const std::size_t bad = first_invalid_utf8(yaml_text); bad != std::string::npos) {
     const std::size_t line = 1 + static_cast<std::size_t>(std::count(yaml_text.begin(), yaml_text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
     char byte[8];
@@ -514,7 +514,11 @@ ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string&
     throw ConfigError(file_name + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
   require_utf8_scalars(root, file_name);
-  return experiment_from_yaml(root, file_name);
+  return root;
+}
+
+ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name) {
+  return experiment_from_yaml(load_experiment_yaml(yaml_text, file_name), file_name);
 }
 
 ExperimentSpec load_experiment(const std::filesystem::path& file) {

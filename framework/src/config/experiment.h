@@ -87,6 +87,11 @@ struct ExperimentSpec {
 ExperimentSpec load_experiment(const std::filesystem::path& file);
 ExperimentSpec parse_experiment(const std::string& yaml_text, const std::string& file_name);
 
+// The text of an experiment file as a YAML tree: refused with a ConfigError naming the file and
+// line when it is not UTF-8, not YAML, or holds a string that is not UTF-8 (an escape such as
+// "\xA0"); what every reader of experiment text starts with (parse_experiment, the sweep).
+YAML::Node load_experiment_yaml(const std::string& yaml_text, const std::string& file_name);
+
 // Validates an already-parsed YAML tree (the sweep expands trials as trees, then calls this).
 // `sweep_allowed`: whether a top-level `sweep:` section may be present (it is skipped here).
 ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& file_name,

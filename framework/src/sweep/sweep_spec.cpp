@@ -126,6 +126,8 @@ std::string check_model_in_child(PluginRegistry& registry, const ExperimentSpec&
   return "";
 }
 
+constexpr std::size_t kMaxTrials = 10000;
+
 struct Axis {
   std::string key;
   std::vector<nlohmann::json> values;  // grid
@@ -153,12 +155,7 @@ SweepPlan plan_sweep(const std::filesystem::path& file, PluginRegistry& registry
 
 SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file, PluginRegistry& registry,
                           const SymbolLister& list_symbols) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  YAML::Node root = load_experiment_yaml(yaml_text, file);
   if (!root || !root.IsMap()) throw ConfigError(file + ": an experiment file must be a mapping of sections");
   SweepPlan plan;
   plan.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() : std::filesystem::path(file).stem().string();
@@ -342,6 +339,24 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
                             ": unknown key or bad value (partition, time_limit, cpus_per_task >= 1, max_concurrent >= 0, mem, extra_args)");
         }
       }
+    }
+  }
+
+  // How many trials before making any: a typo (n_trials: 1000000000, a grid of long lists) is
+  // one clear error, not hours of expansion. Walk-forward segments multiply this later.
+  {
+    std::size_t total = 1;
+    std::string how;
+    auto times = [&](std::size_t n, const std::string& what) {
+      total = n != 0 && total > kMaxTrials / n ? kMaxTrials + 1 : total * n;
+      how += (how.empty() ? "" : " x ") + std::to_string(n) + " " + what;
+    };
+    for (const auto& axis : grid) times(axis.values.size(), "(" + axis.key + ")");
+    if (n_random > 0) times(n_random, "random draws");
+    if (!seeds.empty()) times(seeds.size(), "seeds");
+    if (total > kMaxTrials) {
+      throw ConfigError(at(file, sweep) + ": sweep: " + how + " = more than " + std::to_string(kMaxTrials) +
+                        " trials, the most one sweep runs; split it into several sweeps");
     }
   }
 

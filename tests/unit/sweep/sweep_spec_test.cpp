@@ -51,6 +51,22 @@ TEST(SweepSpec, RandomRangesMustHoldAValue) {
   for (const auto& t : plan.trials) EXPECT_EQ(t.spec.model_params["hidden_size"], 2);
 }
 
+// A typo that asks for billions of trials is one clear error at once, not hours of expansion.
+TEST(SweepSpec, TooManyTrialsIsOneClearErrorBeforeExpanding) {
+  const std::string random = error_of(std::string(kBase) +
+                                      "sweep:\n  random:\n    n_trials: 1000000000000\n    params:\n"
+                                      "      train.learning_rate: {loguniform: [0.0001, 0.01]}\n");
+  EXPECT_NE(random.find("exp.yaml:6: sweep: 1000000000000 random draws = more than 10000 trials, the most one sweep runs"),
+            std::string::npos) << random;
+  std::string values;
+  for (int i = 1; i <= 30; ++i) values += (i > 1 ? ", " : "") + std::to_string(i);
+  const std::string grid = error_of(std::string(kBase) + "sweep:\n  grid:\n    model.hidden_size: [" + values +
+                                    "]\n    train.epochs: [" + values + "]\n    train.batch_size: [" + values +
+                                    "]\n  seeds: [1, 2]\n");
+  EXPECT_NE(grid.find("sweep: 30 (model.hidden_size) x 30 (train.epochs) x 30 (train.batch_size) x 2 seeds = more than "
+                      "10000 trials"), std::string::npos) << grid;
+}
+
 namespace {
 
 const char* kRolling = R"(name: wf
