@@ -10,6 +10,7 @@
 #include <exception>
 #include <string>
 
+#include "fuzz_support.h"
 #include "klab/error.h"
 #include "plugins/registry.h"
 #include "sweep/sweep_spec.h"
@@ -18,14 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 64 * 1024) return 0;
   static klab::PluginRegistry registry;  // nothing discovered
   const std::string text(reinterpret_cast<const char*>(data), size);
-  try {
+  return only_klab_errors([&] {
     const klab::SweepPlan plan = klab::plan_sweep_text(text, "fuzz.yaml", registry);
     for (const auto& trial : plan.trials) (void)trial.experiment.dump();
-  } catch (const klab::Error&) {
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "FINDING: not a klab::Error: %s\n", e.what());
-    std::abort();
-  }
-  return 0;
+  });
 }
