@@ -384,7 +384,11 @@ ExperimentSpec experiment_from_yaml(const YAML::Node& root, const std::string& f
     if (evaluation.has("rolling")) {
       Section rolling = evaluation.child("rolling");
       for (const char* key : {"train_years", "valid_years", "test_months"}) {
-        if (!rolling.has(key)) rolling.fail(rolling.node(), "", std::string("missing ") + key);
+        // An empty value (test_months:) is missing too: read as 0 it made an endless walk-forward
+        // (found by fuzzing).
+        if (!rolling.has(key) || rolling.node()[key].IsNull()) {
+          rolling.fail(rolling.node(), "", std::string("missing ") + key);
+        }
       }
       spec.rolling.train_years = static_cast<int>(rolling.integer("train_years", 0, 1));
       spec.rolling.valid_years = static_cast<int>(rolling.integer("valid_years", 0, 1));

@@ -34,6 +34,9 @@ std::string add_months(const std::string& iso, int months) {
 
 std::vector<Segment> rolling_segments(const RollingSpec& rolling, const std::string& first_test_start,
                                       const std::string& end_date) {
+  if (rolling.train_years < 1 || rolling.valid_years < 1 || rolling.test_months < 1) {
+    throw ConfigError("evaluation.rolling: train_years, valid_years and test_months must each be at least 1");
+  }
   std::vector<Segment> segments;
   for (int k = 0;; ++k) {
     Segment s;

@@ -133,6 +133,9 @@ TEST(Rolling, BadSettingsAreOneClearError) {
   EXPECT_NE(with("test_months: 12", "test_months: 0").find("exp.yaml:12: evaluation.rolling.test_months: must be >= 1"),
             std::string::npos);
   EXPECT_NE(with("train_years: 4, ", "").find("evaluation.rolling: missing train_years"), std::string::npos);
+  // Empty is missing (read as 0 it once made an endless walk-forward: found by fuzzing).
+  EXPECT_NE(with("test_months: 12", "test_months:").find("evaluation.rolling: missing test_months"), std::string::npos)
+      << with("test_months: 12", "test_months:");
   EXPECT_NE(with("warmup_months: 3", "warmup: 3").find("evaluation.rolling.warmup: unknown key"), std::string::npos);
   EXPECT_NE(with("symbols: [\"600519\", \"000001\", \"601318\"]", "symbol: \"600519\"").find("needs several symbols"),
             std::string::npos);
