@@ -196,7 +196,7 @@ TEST_F(MariaDbTest, ServerRestartedWhileReadingReconnects) {
     ASSERT_EQ(klab::import_kline_files(*store, files).failed_files, 0u);
   }
   auto opts = options("market_restart");
-  opts["retries"] = 5;  // waits 0.25 + 0.5 + 1 + 2 + 4 s at most
+  opts["retries"] = 6;  // waits 0.25 + 0.5 + 1 + 2 + 4 + 4 s at most: room for a slow restart under load
   auto source = klab::test::registry().create_data_source("mysql", opts.dump());
   const auto expected = source->load_bars("600519", "", "");
   ASSERT_GT(expected.size(), 1000u);
@@ -226,14 +226,14 @@ TEST_F(MariaDbTest, ServerRestartedWhileReadingReconnects) {
     ADD_FAILURE() << "a read with the server down must fail";
   } catch (const klab::DataError& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("lost the connection to the server and 5 reconnection attempts over 7.75 s failed"),
+    EXPECT_NE(message.find("lost the connection to the server and 6 reconnection attempts over 11.75 s failed"),
               std::string::npos) << message;
     EXPECT_NE(message.find("mysql://quant@127.0.0.1:"), std::string::npos) << message;
     EXPECT_EQ(message.find(db_.password), std::string::npos);
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
   const double waited = std::chrono::duration<double>(Clock::now() - t1).count();
-  EXPECT_LT(waited, 15.0);
+  EXPECT_LT(waited, 25.0);
   ASSERT_EQ(server("up"), 0);
   // Back: the same source reads again.
   EXPECT_EQ(source->load_bars("600519", "", "").size(), expected.size());
