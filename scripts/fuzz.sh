@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libFuzzer targets (tests/fuzz/: the kline CSV reader, the experiment YAML loader, the sweep
-# specification, the report pages' HTTP routes): builds them with Debian's clang against a klab build, replays
+# specification, the report pages' HTTP routes, the prediction service's endpoints): builds them with Debian's clang against a klab build, replays
 # their corpora (tests/fuzz/corpus/: seeds and every input that once found a bug), then fuzzes
 # each target for SECONDS with AddressSanitizer + UndefinedBehaviorSanitizer. A crash, a hang
 # (> 10 s on one input), a sanitizer report or a broken invariant fails it; the input that did it
@@ -19,7 +19,7 @@ cmake -S "$root/tests/fuzz" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithD
 cmake --build "$out/build" > "$out/build.log" || { tail -n 40 "$out/build.log"; exit 1; }
 export TMPDIR=${TMPDIR:-/tmp}
 status=0
-for target in kline_csv experiment sweep_spec pages_http; do
+for target in kline_csv experiment sweep_spec pages_http serve_api; do
   bin=$out/build/fuzz_$target
   corpus=$root/tests/fuzz/corpus/$target
   work=$(mktemp -d)

@@ -4,13 +4,13 @@
 // or return rows that keep the reader's promises: every line counted once (read = accepted +
 // rejected), and every accepted bar a real day with finite, positive prices, low <= open, close
 // <= high, and finite non-negative volume and amount. Anything else aborts (a finding).
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "klab/data/dates.h"
@@ -24,10 +24,15 @@ namespace {
   std::abort();
 }
 
+// The input as a file the reader opens by name, in memory: a memfd, reached through
+// /proc/self/fd/N (gzopen reopens it). A file on disk made this target bound by system calls
+// (220 s of system time to 58 s of user time in 12 minutes).
+int g_memfd = -1;
 const std::string& scratch_file() {
   static const std::string path = [] {
-    const char* dir = std::getenv("TMPDIR");
-    return std::string(dir && *dir ? dir : "/tmp") + "/klab_fuzz_kline_" + std::to_string(::getpid()) + ".csv";
+    g_memfd = ::memfd_create("klab_fuzz_kline", MFD_CLOEXEC);
+    if (g_memfd < 0) finding("memfd_create failed");
+    return "/proc/self/fd/" + std::to_string(g_memfd);
   }();
   return path;
 }
@@ -35,13 +40,13 @@ const std::string& scratch_file() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  {
-    std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  const std::string& path = scratch_file();
+  if (::ftruncate(g_memfd, 0) != 0 || ::pwrite(g_memfd, data, size, 0) != static_cast<ssize_t>(size)) {
+    finding("cannot write the input to the memfd");
   }
   klab::KlineFile file;
   try {
-    file = klab::read_kline_csv(scratch_file(), "600519");
+    file = klab::read_kline_csv(path, "600519");
   } catch (const klab::Error&) {
     return 0;  // refused with a message: fine
   }

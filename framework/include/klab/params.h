@@ -23,7 +23,7 @@ class Params {
   Params(const std::string& json_text, std::string owner) : owner_(std::move(owner)) {
     try {
       values_ = json_text.empty() ? nlohmann::json::object() : nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range (1e999)
       throw ConfigError(owner_ + ": options are not valid JSON: " + e.what());
     }
     if (values_.is_null()) values_ = nlohmann::json::object();

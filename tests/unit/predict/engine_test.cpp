@@ -8,6 +8,7 @@
 
 #include "klab/data/sqlite_db.h"
 #include "klab/error.h"
+#include "predict/service.h"
 #include "run_fixture.h"
 #include "runs/files.h"
 #include "workflow/run.h"
@@ -123,7 +124,13 @@ TEST_F(Engine, AsOfADateNothingLaterCounts) {
 // The history cache of predict() gives the uncached predictions bit for bit, and sees data that
 // changes under it at once: a new day, a corrected last bar, a symbol that is gone.
 TEST_F(Engine, HistoryCacheSeesNewAndChangedBars) {
-  auto run = klab::run_experiment(spec(yaml()), klab::test::registry(), {});
+  // The bars change under the engines: on a copy of the suite's database, so the tests after
+  // this one in the same process see the data they expect.
+  const auto private_db = out() / "kline.db";
+  std::filesystem::copy_file(db_path(), private_db);
+  std::string text = yaml();
+  text.replace(text.find(db_path()), db_path().size(), private_db.string());
+  auto run = klab::run_experiment(spec(text), klab::test::registry(), {});
   auto plain = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
   auto cached = klab::PredictionEngine::from_run(run.run_dir, klab::test::registry());
   cached.set_cache_limit(64u << 20);
@@ -133,7 +140,7 @@ TEST_F(Engine, HistoryCacheSeesNewAndChangedBars) {
     EXPECT_EQ(a.prediction, b.prediction) << when;
     return b;
   };
-  klab::sqlite::Database db(db_path(), false);
+  klab::sqlite::Database db(private_db.string(), false);
   // The data ends on 2022-01-12 at first: the last two days are set aside.
   db.exec("CREATE TABLE later AS SELECT * FROM stock_kline_data WHERE symbol = '600519' AND trade_date > '2022-01-12'");
   db.exec("DELETE FROM stock_kline_data WHERE symbol = '600519' AND trade_date > '2022-01-12'");
@@ -210,4 +217,69 @@ TEST_F(Engine, ClearErrors) {
     EXPECT_NE(std::string(e.what()).find("needs model plugin 'tiny_mlp'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(klab::PredictionEngine::from_run(out() / "nope", klab::test::registry()), klab::IoError);
+}
+
+// The service's endpoints (predict/service.h) without HTTP: answers, statuses and one-line errors
+// for bad requests, the token on /reload, and no run from outside the output folder.
+TEST_F(Engine, ServiceAnswersAndRefuses) {
+  auto run = klab::run_experiment(spec(yaml("type: linear")), klab::test::registry(), {});
+  const std::string name = run.run_dir.filename().string();
+  klab::ServiceOptions options;
+  options.output_dir = out();
+  options.run = name;
+  options.engines = 2;
+  options.cache_bytes = 1 << 20;
+  options.token = "s3cret";
+  klab::PredictionService service(options, klab::test::registry());
+  EXPECT_EQ(service.health().body["run"], name);
+  EXPECT_EQ(service.health().body["engines"], 2);
+
+  auto one = service.predict(R"({"symbol": "600519"})");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.body["predictions"][0]["symbol"], "600519");
+  auto batch = service.predict(R"({"symbols": ["600519", "688981"], "date": "2021-06-30"})");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  EXPECT_EQ(batch.body["predictions"][0]["as_of"], "2021-06-30");
+  EXPECT_EQ(batch.body["errors"][0]["symbol"], "688981");
+
+  const std::vector<std::pair<std::string, int>> bad{
+      {R"({"symbol": "688981"})", 404},
+      {R"({"symbol": "600519", "date": "2019-06-03"})", 422},
+      {R"({"symbol": "600519", "date": "2021-02-30"})", 400},
+      {R"({"symbol": "600519", "date": "2021-06-30\nX"})", 400},
+      {R"({"symbol": 600519})", 400},
+      {R"({"symbol": "600519", "extra": 1})", 400},
+      {R"({"symbols": []})", 400},
+      {R"({"symbol": 1e999})", 400},  // a number no double holds: malformed, not a crash
+      {"[1, 2]", 400},
+      {"{", 400},
+      {std::string(klab::PredictionService::kMaxBodyBytes + 1, ' '), 413},
+  };
+  for (const auto& [body, status] : bad) {
+    const auto r = service.predict(body);
+    EXPECT_EQ(r.status, status) << body.substr(0, 80) << ": " << r.body;
+    const std::string error = r.body.value("error", "");
+    EXPECT_FALSE(error.empty()) << body.substr(0, 80);
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+  std::string many = R"({"symbols": [)";
+  for (int i = 0; i <= static_cast<int>(klab::PredictionService::kMaxBatch); ++i) many += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  EXPECT_EQ(service.predict(many + "]}").status, 400);
+
+  // /reload: the token, names only, and only runs that are folders of the output folder.
+  EXPECT_EQ(service.reload("", "{}").status, 401);
+  EXPECT_EQ(service.reload("Bearer wrong!", "{}").status, 401);
+  EXPECT_EQ(service.reload("Bearer s3cret", "{}").status, 200);
+  const auto elsewhere = out().parent_path() / (out().filename().string() + "_elsewhere");
+  std::filesystem::copy(run.run_dir, elsewhere, std::filesystem::copy_options::recursive);
+  std::filesystem::create_directory_symlink(elsewhere, out() / "linked_run");
+  for (const std::string& requested : std::vector<std::string>{"linked_run", "../" + elsewhere.filename().string(), elsewhere.string(), "nope", ""}) {
+    const auto r = service.reload("Bearer s3cret", nlohmann::json{{"run", requested}}.dump());
+    EXPECT_EQ(r.status, requested.empty() ? 200 : 409) << requested << ": " << r.body;
+    EXPECT_EQ(service.health().body["run"], name);
+  }
+  std::filesystem::remove_all(elsewhere);
+  const auto r = service.reload("Bearer s3cret", nlohmann::json{{"run", name}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body["previous"], name);
 }
