@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "data/bar_compare.h"
 #include "klab/data/adjust.h"
 #include "klab/error.h"
 #include "klab/symbols.h"
@@ -24,16 +25,6 @@ ImportCounts& ImportCounts::operator+=(const ImportCounts& o) {
 }
 
 namespace {
-
-// Equal, or both unknown (NaN).
-bool same_value(double a, double b) { return a == b || (a != a && b != b); }
-
-bool same_bar(const Bar& a, const Bar& b) {
-  return a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close &&
-         a.pre_close == b.pre_close && a.volume == b.volume && a.amount == b.amount &&
-         a.adj_factor == b.adj_factor && same_value(a.float_market_cap, b.float_market_cap) &&
-         same_value(a.total_market_cap, b.total_market_cap) && a.st == b.st;
-}
 
 // One series holds one kind of prices: raw prices with pre_close (factors derived from them)
 // or a pre-adjusted export. Mixing them would silently rewrite the series.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "klab/data/adjust.h"
+#include "data/bar_compare.h"
 #include "data/features.h"
 #include "data/window_batch.h"
 #include "data/windows.h"

@@ -25,9 +25,6 @@ struct SymbolHistory {
   std::size_t bytes() const;   // memory held, roughly
 };
 
-// The same bar, field for field (an unknown market cap, NaN, equals itself).
-bool same_bar(const Bar& a, const Bar& b);
-
 struct HistoryCacheStats {
   std::size_t hits = 0;      // the cached history was current
   std::size_t extended = 0;  // new bars appended
