@@ -32,13 +32,11 @@
 #include <httplib.h>
 
 #include "cli/options.h"
-#include "klab/data/dates.h"
 #include "plugins/registry.h"
 #include "predict/service.h"
 #include "report/http_pages.h"
 
 namespace po = boost::program_options;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -169,6 +167,10 @@ int run(int argc, char** argv) {
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
+    if (res.status == 413) {
+      reply(res, klab::PredictionService::body_too_large());
+      return httplib::Server::HandlerResponse::Handled;
+    }
     std::string message;
     const bool known = req.path == "/health" || req.path == "/model" || req.path == "/predict" || req.path == "/reload";
     if (res.status == 404 && known) {
@@ -177,8 +179,6 @@ int run(int argc, char** argv) {
     } else if (res.status == 404) {
       message = "no such endpoint: " + req.method + " " + req.path +
                 " (GET /health, GET /model, POST /predict, POST /reload; pages: GET /, /runs/NAME, /sweeps/RECORD, /compare)";
-    } else if (res.status == 413) {
-      message = "request body over the limit of " + std::to_string(klab::PredictionService::kMaxBodyBytes) + " bytes";
     } else {
       message = "HTTP " + std::to_string(res.status);
     }

@@ -93,6 +93,10 @@ std::shared_ptr<EnginePool> PredictionService::open_pool(const std::string& requ
   });
 }
 
+ServiceReply PredictionService::body_too_large() {
+  return error(413, "request body over the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
+}
+
 ServiceReply PredictionService::health() const {
   const auto serving = pool();
   return {200,
@@ -109,9 +113,7 @@ ServiceReply PredictionService::model() const {
 }
 
 ServiceReply PredictionService::predict(const std::string& text) {
-  if (text.size() > kMaxBodyBytes) {
-    return error(413, "request body over the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
-  }
+  if (text.size() > kMaxBodyBytes) return body_too_large();
   nlohmann::json body;
   try {
     body = nlohmann::json::parse(text);
@@ -175,9 +177,7 @@ ServiceReply PredictionService::reload(const std::string& authorization, const s
   if (!options_.token.empty() && !same_secret(authorization, "Bearer " + options_.token)) {
     return error(401, "POST /reload needs the service's token: Authorization: Bearer <token>");
   }
-  if (text.size() > kMaxBodyBytes) {
-    return error(413, "request body over the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
-  }
+  if (text.size() > kMaxBodyBytes) return body_too_large();
   nlohmann::json body = nlohmann::json::object();
   if (!text.empty()) {
     try {

@@ -47,6 +47,9 @@ class PredictionService {
   // until a /reload names one. Throws klab errors (no such run, no plugin for its model).
   PredictionService(ServiceOptions options, PluginRegistry& registry);
 
+  // 413 for a body over kMaxBodyBytes (an HTTP server that refuses it before reading gives this).
+  static ServiceReply body_too_large();
+
   ServiceReply health() const;
   ServiceReply model() const;
   ServiceReply predict(const std::string& body);
