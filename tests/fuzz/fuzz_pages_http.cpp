@@ -148,16 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A secret in the answer is a finding unless the request carried it itself: pages echo the
   // path they could not find, and the fuzzer learns the strings this check compares with (it
   // once asked for /runs/600519_root:x:0:0lstm_... and got that name back in a 404).
-  std::string decoded;  // the target as the server reads it (%XX decoded)
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == '%' && i + 2 < target.size() && std::isxdigit(static_cast<unsigned char>(target[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(target[i + 2]))) {
-      decoded += static_cast<char>(std::stoi(target.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      decoded += target[i];
-    }
-  }
+  const std::string decoded = httplib::detail::decode_url(target, true);  // as the server reads it
   const auto leaked = [&](const std::string& secret) {
     return response.find(secret) != std::string::npos && target.find(secret) == std::string::npos &&
            decoded.find(secret) == std::string::npos;
