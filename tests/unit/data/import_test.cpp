@@ -363,3 +363,109 @@ TEST(Import, RiskWarningFlagFromTheDailyName) {
   // A second import of the same file changes nothing.
   EXPECT_EQ(klab::import_kline_files(*store, {dir / "sh600003.csv"}).total.updated, 0u);
 }
+
+namespace {
+
+// A real SQLite store that fails on command: the write of one symbol, or every commit.
+class FailingStore : public klab::KlineStore {
+ public:
+  explicit FailingStore(const std::string& path) : real_(klab::open_kline_store("sqlite:" + path, "")) {}
+  std::string fail_symbol;
+  bool fail_commit = false;
+  std::string describe() const override { return real_->describe(); }
+  std::vector<klab::Bar> existing_bars(const std::string& s) override { return real_->existing_bars(s); }
+  std::string stored_adjustment(const std::string& s) override { return real_->stored_adjustment(s); }
+  void write(const klab::SymbolRecord& info, const std::vector<klab::Bar>& inserts,
+             const std::vector<klab::Bar>& updates) override {
+    real_->write(info, inserts, updates);  // half-done, as a full disk leaves it
+    if (info.symbol == fail_symbol) throw klab::DataError("sqlite: database or disk is full");
+  }
+  void commit() override {
+    if (fail_commit) {
+      real_->rollback();
+      throw klab::DataError("sqlite: disk I/O error");
+    }
+    real_->commit();
+  }
+  void rollback() noexcept override { real_->rollback(); }
+
+ private:
+  std::unique_ptr<klab::KlineStore> real_;
+};
+
+// Five one-symbol files of two days each: sz000001.csv ... sz000005.csv.
+std::vector<fs::path> five_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (int i = 1; i <= 5; ++i) {
+    const std::string code = "00000" + std::to_string(i);
+    files.push_back(dir / ("sz" + code + ".csv"));
+    klab::test::write_file(files.back(),
+                           "数据由邢不行整理\n"
+                           "股票代码,股票名称,交易日期,开盘价,最高价,最低价,收盘价,前收盘价,成交量,成交额,流通市值,总市值\n"
+                           "sz" + code + ",名" + code + ",2021-01-04,10,11,9,10.5,10,100,1000,1e9,2e9\n"
+                           "sz" + code + ",名" + code + ",2021-01-05,10.5,11,10,10.8,10.5,100,1000,1e9,2e9\n");
+  }
+  return files;
+}
+
+std::size_t stored_rows(const std::string& db) {
+  klab::sqlite::Database d(db, true);
+  klab::sqlite::Statement q(d, "SELECT COUNT(*) FROM stock_kline_data");
+  q.step();
+  return static_cast<std::size_t>(q.number(0));
+}
+
+}  // namespace
+
+// Files are committed a group at a time: a write that fails takes the files since the last commit
+// with it, each reported failed with the reason, and none of them is half in the database;
+// importing again finishes the job (idempotent).
+TEST(Import, AFailedWriteRollsBackItsGroupAndReimportingFinishes) {
+  TempDir dir;
+  const auto files = five_files(dir.path());
+  const std::string db = (dir / "k.db").string();
+  FailingStore failing(db);
+  failing.fail_symbol = "000003";
+  auto report = klab::import_kline_files(failing, files);
+  ASSERT_EQ(report.files.size(), 5u);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(report.files[i].error, "not stored: rolled back with " + files[2].string() +
+                                         ", whose write failed; import it again");
+    EXPECT_EQ(report.files[i].counts.inserted, 0u);
+    EXPECT_EQ(report.files[i].counts.read, 2u);
+  }
+  EXPECT_EQ(report.files[2].error, "sqlite: database or disk is full");
+  EXPECT_TRUE(report.files[3].error.empty());
+  EXPECT_TRUE(report.files[4].error.empty());
+  EXPECT_EQ(report.failed_files, 3u);
+  EXPECT_EQ(report.total.inserted, 4u);  // the two files after the failure, committed at the end
+  EXPECT_EQ(stored_rows(db), 4u);
+  auto sqlite = source("sqlite", {{"path", db}});
+  EXPECT_TRUE(sqlite->load_bars("000001", "", "").empty());
+  EXPECT_TRUE(sqlite->load_bars("000003", "", "").empty());
+  EXPECT_EQ(sqlite->load_bars("000004", "", "").size(), 2u);
+
+  failing.fail_symbol.clear();
+  report = klab::import_kline_files(failing, files);
+  EXPECT_EQ(report.failed_files, 0u);
+  EXPECT_EQ(report.total.inserted, 6u);
+  EXPECT_EQ(report.total.unchanged, 4u);
+  EXPECT_EQ(stored_rows(db), 10u);
+}
+
+TEST(Import, AFailedCommitReportsEveryFileOfItsGroup) {
+  TempDir dir;
+  const auto files = five_files(dir.path());
+  const std::string db = (dir / "k.db").string();
+  {
+    FailingStore failing(db);
+    failing.fail_commit = true;
+    auto report = klab::import_kline_files(failing, files);
+    EXPECT_EQ(report.failed_files, 5u);
+    EXPECT_EQ(report.total.inserted, 0u);
+    for (const auto& f : report.files) {
+      EXPECT_EQ(f.error, "not stored: the commit failed: sqlite: disk I/O error; import it again");
+    }
+  }
+  EXPECT_EQ(stored_rows(db), 0u);
+}

@@ -2,6 +2,8 @@
 #include "klab/data/kline_csv.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -79,6 +81,40 @@ TEST(KlineCsv, BadRowsAreRejectedWithLineAndReasonWhileGoodRowsLand) {
   EXPECT_EQ(reason_at(f, 8), "missing column '收盘价' (6 of 12 fields)");
   EXPECT_EQ(reason_at(f, 9), "bad number in '开盘价': 'abc'");
   for (const auto& r : f.rejected) EXPECT_EQ(r.file, (dir / "sh600519.csv").string());
+  // Rejections come in line order (duplicates are found after the others, when rows are sorted).
+  for (std::size_t i = 1; i < f.rejected.size(); ++i) EXPECT_LT(f.rejected[i - 1].line, f.rejected[i].line);
+}
+
+TEST(KlineCsv, SplittingReusesFieldsAndKeepsQuotesAndTrimming) {
+  using klab::kline_csv_detail::split_csv_line;
+  std::vector<std::string> fields;
+  split_csv_line("a, b ,c,d,e,f", fields);
+  EXPECT_EQ(fields, (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
+  // A shorter line after a longer one: no field of the previous line survives.
+  split_csv_line("\"x, \"\"y\"\"\",\t z \r", fields);
+  EXPECT_EQ(fields, (std::vector<std::string>{"x, \"y\"", "z"}));
+  split_csv_line("", fields);
+  EXPECT_EQ(fields, (std::vector<std::string>{""}));
+  split_csv_line(",,", fields);
+  EXPECT_EQ(fields, (std::vector<std::string>{"", "", ""}));
+  split_csv_line("\"open,\r\"", fields);  // a carriage return inside quotes is kept
+  EXPECT_EQ(fields, (std::vector<std::string>{"open,\r"}));
+  EXPECT_EQ(split_csv_line("  \"1\" ,2"), (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(KlineCsv, NumbersAreReadExactlyAsStrtodReadsThem) {
+  // parse_number takes a fast path; the reference here is strtod itself on the whole field.
+  for (const std::string text :
+       {"1933", "1998.98", "0.1", "7682300728", "3.0e5", "1E-3", "-12.5", "+1.5", "0x1p4", " 7", "1e-400",
+        "2.2250738585072011e-308", "1.7976931348623157e308", "123456789012345678901234567890",
+        "0.30000000000000004", "1e400", "inf", "nan", "1.5.2", "12abc", "", "-", ".", "1e", "--1"}) {
+    char* end = nullptr;
+    const double expected = std::strtod(text.c_str(), &end);
+    const bool whole = !text.empty() && end == text.c_str() + text.size() && std::isfinite(expected);
+    const auto got = klab::kline_csv_detail::parse_number(text);
+    ASSERT_EQ(got.has_value(), whole) << "'" << text << "'";
+    if (whole) EXPECT_EQ(std::memcmp(&*got, &expected, sizeof expected), 0) << "'" << text << "'";
+  }
 }
 
 TEST(KlineCsv, MissingHeaderColumnFailsTheFileNamingTheColumn) {

@@ -9,9 +9,11 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -142,43 +144,81 @@ class LineReader {
   bool failed_ = false;
 };
 
+// Splits one CSV line into `fields` (reusing their storage: a reader calls it once per line):
+// RFC 4180 quotes ("" inside quotes is one "), carriage returns outside quotes dropped, each
+// field trimmed of spaces and tabs.
+inline void split_csv_line(const std::string& line, std::vector<std::string>& fields) {
+  std::size_t count = 0;
+  auto next_field = [&]() -> std::string& {
+    if (count == fields.size()) fields.emplace_back();
+    std::string& f = fields[count++];
+    f.clear();
+    return f;
+  };
+  std::string* field = &next_field();
+  bool quoted = false;
+  const char* p = line.data();
+  const char* const end = p + line.size();
+  while (p < end) {
+    if (quoted) {
+      const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+      if (q == nullptr) {
+        field->append(p, end);
+        break;
+      }
+      field->append(p, q);
+      if (q + 1 < end && q[1] == '"') {
+        *field += '"';
+        p = q + 2;
+      } else {
+        quoted = false;
+        p = q + 1;
+      }
+      continue;
+    }
+    const char* q = p;
+    while (q < end && *q != ',' && *q != '"' && *q != '\r') ++q;
+    field->append(p, q);
+    if (q == end) break;
+    if (*q == ',') {
+      field = &next_field();
+    } else if (*q == '"') {
+      quoted = true;
+    }
+    p = q + 1;
+  }
+  fields.resize(count);
+  for (auto& f : fields) {
+    const auto last = f.find_last_not_of(" \t");
+    if (last == std::string::npos) {
+      f.clear();
+      continue;
+    }
+    f.erase(last + 1);
+    f.erase(0, f.find_first_not_of(" \t"));
+  }
+}
+
 inline std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.push_back(field);
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
-  }
-  fields.push_back(field);
-  for (auto& f : fields) {
-    auto begin = f.find_first_not_of(" \t");
-    auto end = f.find_last_not_of(" \t");
-    f = begin == std::string::npos ? "" : f.substr(begin, end - begin + 1);
-  }
+  split_csv_line(line, fields);
   return fields;
 }
 
+// A whole field as a finite number, as strtod reads it. std::from_chars reads the common cases
+// (digits, '.', exponent) several times faster; what it does not take whole ('+', hex, out of
+// range) goes to strtod, so the accepted set and the values are strtod's.
 inline std::optional<double> parse_number(const std::string& text) {
   if (text.empty()) return std::nullopt;
+  const char* const last = text.data() + text.size();
+  double v = 0;
+  const auto fast = std::from_chars(text.data(), last, v);
+  if (fast.ec == std::errc() && fast.ptr == last) {
+    if (!std::isfinite(v)) return std::nullopt;
+    return v;
+  }
   char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
+  v = std::strtod(text.c_str(), &end);
   if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
@@ -272,12 +312,12 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
     default_symbol = *code;
   }
 
-  std::map<std::pair<std::string, std::string>, std::size_t> seen;  // (symbol, date) -> line
+  std::vector<std::string> fields;
   while (in.getline(line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++out.rows_read;
-    auto fields = split_csv_line(line);
+    split_csv_line(line, fields);
     auto reject = [&](const std::string& reason) {
       out.rejected.push_back({out.path, line_no, reason});
     };
@@ -310,18 +350,19 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
     }
     struct Field {
       std::size_t index;
-      const std::string& name;
+      const std::string* name;
       double* target;
       double scale;
     };
-    const std::string kPreClose = layout->pre_close;
-    std::vector<Field> numeric = {{c_open, layout->open, &row.bar.open, 1.0},
-                                  {c_high, layout->high, &row.bar.high, 1.0},
-                                  {c_low, layout->low, &row.bar.low, 1.0},
-                                  {c_close, layout->close, &row.bar.close, 1.0},
-                                  {c_volume, layout->volume, &row.bar.volume, layout->volume_scale},
-                                  {c_amount, layout->amount, &row.bar.amount, layout->amount_scale}};
-    if (c_pre_close) numeric.push_back({*c_pre_close, kPreClose, &row.bar.pre_close, 1.0});
+    const Field numeric_fields[] = {{c_open, &layout->open, &row.bar.open, 1.0},
+                                    {c_high, &layout->high, &row.bar.high, 1.0},
+                                    {c_low, &layout->low, &row.bar.low, 1.0},
+                                    {c_close, &layout->close, &row.bar.close, 1.0},
+                                    {c_volume, &layout->volume, &row.bar.volume, layout->volume_scale},
+                                    {c_amount, &layout->amount, &row.bar.amount, layout->amount_scale},
+                                    {c_pre_close.value_or(0), &layout->pre_close, &row.bar.pre_close, 1.0}};
+    const std::size_t numeric_count = c_pre_close ? 7 : 6;
+    const Field* const numeric_end = numeric_fields + numeric_count;
     // Market caps: optional; an empty cell is unknown (NaN), anything else must be a number >= 0.
     for (const auto& [index, name, target] : {std::make_tuple(c_float_cap, &layout->float_cap, &row.bar.float_market_cap),
                                               std::make_tuple(c_total_cap, &layout->total_cap, &row.bar.total_market_cap)}) {
@@ -335,25 +376,25 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
     }
     if (!out.rejected.empty() && out.rejected.back().line == line_no) continue;
     std::string problem;
-    for (const auto& f : numeric) {
-      auto v = parse_number(fields[f.index]);
+    for (const Field* f = numeric_fields; f != numeric_end; ++f) {
+      auto v = parse_number(fields[f->index]);
       if (!v) {
-        problem = "bad number in '" + f.name + "': '" + fields[f.index] + "'";
+        problem = "bad number in '" + *f->name + "': '" + fields[f->index] + "'";
         break;
       }
-      *f.target = *v * f.scale;
-      if (!std::isfinite(*f.target)) {  // finite as written, too large once in shares or CNY (found by fuzzing)
-        problem = "number out of range in '" + f.name + "': '" + fields[f.index] + "'";
+      *f->target = *v * f->scale;
+      if (!std::isfinite(*f->target)) {  // finite as written, too large once in shares or CNY (found by fuzzing)
+        problem = "number out of range in '" + *f->name + "': '" + fields[f->index] + "'";
         break;
       }
     }
     if (problem.empty()) {
       const Bar& b = row.bar;
-      for (const auto& f : numeric) {
-        if (f.target == &row.bar.volume || f.target == &row.bar.amount) {
-          if (*f.target < 0) problem = "negative " + f.name + " " + format_number(*f.target);
-        } else if (*f.target <= 0) {
-          problem = "non-positive price in '" + f.name + "': " + format_number(*f.target);
+      for (const Field* f = numeric_fields; f != numeric_end; ++f) {
+        if (f->target == &row.bar.volume || f->target == &row.bar.amount) {
+          if (*f->target < 0) problem = "negative " + *f->name + " " + format_number(*f->target);
+        } else if (*f->target <= 0) {
+          problem = "non-positive price in '" + *f->name + "': " + format_number(*f->target);
         }
         if (!problem.empty()) break;
       }
@@ -368,20 +409,39 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
       reject(problem);
       continue;
     }
-    auto [it, inserted] = seen.emplace(std::make_pair(row.symbol, row.bar.trade_date), line_no);
-    if (!inserted) {
-      reject("duplicate day " + row.bar.trade_date + " for " + row.symbol + " (first at line " +
-             std::to_string(it->second) + ")");
-      continue;
-    }
     out.rows.push_back(std::move(row));
   }
   if (in.failed()) {
     throw DataError(file.string() + ":" + std::to_string(line_no) + ": not a valid gzip file (corrupt or truncated); nothing of it was imported");
   }
-  std::stable_sort(out.rows.begin(), out.rows.end(), [](const KlineRow& a, const KlineRow& b) {
+  // Sorted by symbol then date (rows of one day keep their line order); a second row of a day
+  // already accepted is refused, naming the first.
+  auto by_symbol_date = [](const KlineRow& a, const KlineRow& b) {
     return std::tie(a.symbol, a.bar.trade_date) < std::tie(b.symbol, b.bar.trade_date);
-  });
+  };
+  if (!std::is_sorted(out.rows.begin(), out.rows.end(), by_symbol_date)) {
+    std::stable_sort(out.rows.begin(), out.rows.end(), by_symbol_date);
+  }
+  std::size_t kept = 0, first_of_day = 0;
+  bool duplicates = false;
+  for (std::size_t i = 0; i < out.rows.size(); ++i) {
+    if (kept > 0 && out.rows[i].symbol == out.rows[first_of_day].symbol &&
+        out.rows[i].bar.trade_date == out.rows[first_of_day].bar.trade_date) {
+      const KlineRow& first = out.rows[first_of_day];
+      out.rejected.push_back({out.path, out.rows[i].line,
+                              "duplicate day " + first.bar.trade_date + " for " + first.symbol +
+                                  " (first at line " + std::to_string(first.line) + ")"});
+      duplicates = true;
+      continue;
+    }
+    if (kept != i) out.rows[kept] = std::move(out.rows[i]);
+    first_of_day = kept++;
+  }
+  out.rows.resize(kept);
+  if (duplicates) {
+    std::stable_sort(out.rejected.begin(), out.rejected.end(),
+                     [](const Rejection& a, const Rejection& b) { return a.line < b.line; });
+  }
   return out;
 }
 
