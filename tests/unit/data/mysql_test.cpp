@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
 #include "data/importer.h"
@@ -32,6 +33,15 @@ class MariaDbTest : public ::testing::Test {
   nlohmann::json options(const std::string& database = "market") const {
     return {{"host", "127.0.0.1"}, {"port", db_.port}, {"user", "quant"},
             {"database", database}, {"password_env", "KLAB_TEST_DB_PASSWORD"}};
+  }
+  klab::mysql::Settings settings(const std::string& database) const {
+    klab::mysql::Settings s;
+    s.host = "127.0.0.1";
+    s.port = db_.port;
+    s.user = "quant";
+    s.database = database;
+    s.password_env = "KLAB_TEST_DB_PASSWORD";
+    return s;
   }
   std::string url(const std::string& database) const {
     return "mysql://quant@127.0.0.1:" + std::to_string(db_.port) + "/" + database;
@@ -77,8 +87,14 @@ TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
     ASSERT_EQ(a.size(), b.size()) << info.symbol;
     for (std::size_t i = 0; i < a.size(); ++i) {
       ASSERT_EQ(a[i].trade_date, b[i].trade_date);
+      ASSERT_EQ(a[i].open, b[i].open);
+      ASSERT_EQ(a[i].high, b[i].high);
+      ASSERT_EQ(a[i].low, b[i].low);
       ASSERT_EQ(a[i].close, b[i].close);
+      ASSERT_EQ(a[i].pre_close, b[i].pre_close);
       ASSERT_EQ(a[i].volume, b[i].volume);
+      ASSERT_EQ(a[i].amount, b[i].amount);
+      ASSERT_EQ(a[i].st, b[i].st);
       ASSERT_EQ(a[i].adj_factor, b[i].adj_factor) << info.symbol << " " << a[i].trade_date;
       // Market caps round-trip through MariaDB as through SQLite (NULL where unknown).
       ASSERT_TRUE(a[i].total_market_cap == b[i].total_market_cap ||
@@ -95,6 +111,79 @@ TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
   EXPECT_TRUE(mysql->load_bars("600519' OR '1'='1", "", "").empty());
   EXPECT_TRUE(mysql->load_bars("600519'; DROP TABLE stock_kline_data; --", "", "").empty());
   EXPECT_EQ(mysql->load_bars("600519", "", "").size(), 4874u);
+}
+
+// The importer writes through LOAD DATA LOCAL INFILE; a server with local_infile off refuses it,
+// and the importer goes on with multi-row INSERTs. Both paths store every value bit-exact.
+TEST_F(MariaDbTest, ImportWithoutLocalInfileFallsBackToInsertsWithTheSameValues) {
+  auto connection = klab::mysql::connect(settings("mysql"));
+  std::unique_ptr<sql::Statement> statement(connection->createStatement());
+  statement->execute("SET GLOBAL local_infile = 0");
+  struct Restore {
+    sql::Statement& s;
+    ~Restore() { s.execute("SET GLOBAL local_infile = 1"); }
+  } restore{*statement};
+  // The server's statement counters (the MariaDB tests hold the server alone: RESOURCE_LOCK).
+  auto status = [&](const std::string& name) {
+    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SHOW GLOBAL STATUS LIKE '" + name + "'"));
+    r->next();
+    return std::stoll(std::string(r->getString(2)));
+  };
+  const auto files = klab::test::shared_data_files();
+  const std::vector<fs::path> some(files.begin(), files.begin() + 3);
+  auto inserts_before = status("Com_insert");
+  {
+    auto store = klab::open_kline_store(url("market_inserts"), "KLAB_TEST_DB_PASSWORD");
+    auto report = klab::import_kline_files(*store, some);
+    EXPECT_EQ(report.failed_files, 0u);
+    EXPECT_GT(report.total.inserted, 10000u);
+  }
+  EXPECT_GT(status("Com_insert") - inserts_before, 10);  // 1,000 rows a statement, and 3 name upserts
+  statement->execute("SET GLOBAL local_infile = 1");
+  inserts_before = status("Com_insert");
+  const auto loads_before = status("Com_load");
+  {
+    auto store = klab::open_kline_store(url("market_load_data"), "KLAB_TEST_DB_PASSWORD");
+    EXPECT_EQ(klab::import_kline_files(*store, some).failed_files, 0u);
+  }
+  EXPECT_EQ(status("Com_load") - loads_before, 3);       // one LOAD DATA per symbol
+  EXPECT_EQ(status("Com_insert") - inserts_before, 3);   // only the name upserts
+  auto count = [&](const std::string& database) {
+    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SELECT COUNT(*) FROM " + database + ".stock_kline_data"));
+    r->next();
+    return r->getInt64(1);
+  };
+  EXPECT_GT(count("market_inserts"), 10000);
+  EXPECT_EQ(count("market_inserts"), count("market_load_data"));
+  // Every column of every row equal, NULLs in the same places (NULL-safe comparison).
+  std::unique_ptr<sql::ResultSet> differing(statement->executeQuery(
+      "SELECT COUNT(*) FROM market_inserts.stock_kline_data a JOIN market_load_data.stock_kline_data b"
+      " USING (symbol, trade_date) WHERE NOT (a.open <=> b.open AND a.high <=> b.high AND a.low <=> b.low"
+      " AND a.close <=> b.close AND a.pre_close <=> b.pre_close AND a.volume <=> b.volume"
+      " AND a.amount <=> b.amount AND a.adj_factor <=> b.adj_factor AND a.float_market_cap <=> b.float_market_cap"
+      " AND a.total_market_cap <=> b.total_market_cap AND a.st <=> b.st)"));
+  differing->next();
+  EXPECT_EQ(differing->getInt64(1), 0);
+  // And both equal what SQLite stores (which the data sources read back: the test above).
+  klab::test::TempDir dir;
+  {
+    auto sqlite_store = klab::open_kline_store("sqlite:" + (dir / "k.db").string(), "");
+    klab::import_kline_files(*sqlite_store, some);
+  }
+  auto sqlite = klab::test::registry().create_data_source(
+      "sqlite", nlohmann::json{{"path", (dir / "k.db").string()}}.dump());
+  auto inserted = klab::test::registry().create_data_source("mysql", options("market_inserts").dump());
+  for (const auto& info : sqlite->list_symbols()) {
+    const auto a = inserted->load_bars(info.symbol, "", ""), b = sqlite->load_bars(info.symbol, "", "");
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].open, b[i].open);
+      ASSERT_EQ(a[i].amount, b[i].amount);
+      ASSERT_EQ(a[i].adj_factor, b[i].adj_factor);
+      ASSERT_TRUE(a[i].total_market_cap == b[i].total_market_cap ||
+                  (a[i].total_market_cap != a[i].total_market_cap && b[i].total_market_cap != b[i].total_market_cap));
+    }
+  }
 }
 
 TEST_F(MariaDbTest, WrongPasswordIsOneClearErrorWithoutThePassword) {
@@ -131,14 +220,8 @@ TEST_F(MariaDbTest, MissingPasswordVariableIsAConfigError) {
 }
 
 TEST_F(MariaDbTest, ADatabaseOfAnOlderKlabIsReadAndGainsTheCapColumns) {
-  klab::mysql::Settings settings;
-  settings.host = "127.0.0.1";
-  settings.port = db_.port;
-  settings.user = "quant";
-  settings.database = "market_old_schema";
-  settings.password_env = "KLAB_TEST_DB_PASSWORD";
   {
-    auto connection = klab::mysql::connect(settings, true);
+    auto connection = klab::mysql::connect(settings("market_old_schema"), true);
     std::unique_ptr<sql::Statement> s(connection->createStatement());
     s->execute("DROP TABLE IF EXISTS stock_kline_data");
     s->execute("DROP TABLE IF EXISTS stock_basic_info");

@@ -63,7 +63,10 @@ inline Settings read_settings(Params& p) {
 
 // Connects, selects the database (creating it when `create_database`), and sets utf8mb4.
 // Throws DataError with a message that names the server but never the password.
-inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_database = false) {
+// local_infile: allow LOAD DATA LOCAL INFILE on this connection (the importer's bulk path). A
+// reading data source never asks for it: it would let the server ask for the client's files.
+inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_database = false,
+                                                bool local_infile = false) {
   std::string password;
   if (!s.password_env.empty()) {
     const char* value = std::getenv(s.password_env.c_str());
@@ -80,6 +83,7 @@ inline std::unique_ptr<sql::Connection> connect(const Settings& s, bool create_d
   options["userName"] = sql::SQLString(s.user);
   options["password"] = sql::SQLString(password);
   options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+  if (local_infile) options["OPT_LOCAL_INFILE"] = 1;
   try {
     std::unique_ptr<sql::Connection> connection(
         sql::mysql::get_mysql_driver_instance()->connect(options));
