@@ -113,7 +113,9 @@ TEST(KlineCsv, NumbersAreReadExactlyAsStrtodReadsThem) {
     const bool whole = !text.empty() && end == text.c_str() + text.size() && std::isfinite(expected);
     const auto got = klab::kline_csv_detail::parse_number(text);
     ASSERT_EQ(got.has_value(), whole) << "'" << text << "'";
-    if (whole) EXPECT_EQ(std::memcmp(&*got, &expected, sizeof expected), 0) << "'" << text << "'";
+    if (whole) {
+      EXPECT_EQ(std::memcmp(&*got, &expected, sizeof expected), 0) << "'" << text << "'";
+    }
   }
 }
 
