@@ -163,6 +163,9 @@ class SqliteStore : public KlineStore {
   void rollback() noexcept override {
     if (!in_transaction_) return;
     in_transaction_ = false;
+    insert_.reset();  // prepared again on the next write: nothing of a failed one carries over
+    update_.reset();
+    upsert_.reset();
     // SQLite may have rolled back already (a full disk, an I/O error): then this fails, harmlessly.
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
   }

@@ -469,3 +469,38 @@ TEST(Import, AFailedCommitReportsEveryFileOfItsGroup) {
   }
   EXPECT_EQ(stored_rows(db), 0u);
 }
+
+// The same through SQLite itself: a trigger refuses one symbol's rows mid-import. The statements
+// the store keeps for reuse must not carry anything of the failed write into the next files.
+TEST(Import, ASqliteWriteRefusedMidImportLeavesTheNextFilesExact) {
+  TempDir dir;
+  const auto files = five_files(dir.path());
+  const std::string db = (dir / "k.db").string();
+  auto store = klab::open_kline_store("sqlite:" + db, "");
+  {
+    klab::sqlite::Database d(db, false);
+    d.exec("CREATE TRIGGER refuse BEFORE INSERT ON stock_kline_data WHEN NEW.symbol = '000003'"
+           " BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END");
+  }
+  auto report = klab::import_kline_files(*store, files);
+  EXPECT_EQ(report.files[2].error, "sqlite " + db + ": query failed: refused by a trigger");
+  EXPECT_NE(report.files[0].error.find("not stored: rolled back with"), std::string::npos);
+  EXPECT_EQ(report.failed_files, 3u);
+  EXPECT_EQ(stored_rows(db), 4u);
+  // Exactly the files' rows, in the files' symbols.
+  auto sqlite = source("sqlite", {{"path", db}});
+  for (const std::string code : {"000004", "000005"}) {
+    const auto bars = sqlite->load_bars(code, "", "");
+    ASSERT_EQ(bars.size(), 2u) << code;
+    EXPECT_EQ(bars[0].trade_date, "2021-01-04");
+    EXPECT_EQ(bars[1].close, 10.8);
+  }
+  {
+    klab::sqlite::Database d(db, false);
+    d.exec("DROP TRIGGER refuse");
+  }
+  report = klab::import_kline_files(*store, files);
+  EXPECT_EQ(report.failed_files, 0u);
+  EXPECT_EQ(report.total.inserted, 6u);
+  EXPECT_EQ(stored_rows(db), 10u);
+}

@@ -78,12 +78,15 @@ class Statement {
     return *this;
   }
 
-  // True while a row is available.
+  // True while a row is available. A failed step resets the statement before it throws: one kept
+  // for reuse would otherwise refuse the next bindings and run again with the old ones.
   bool step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    db_.fail("query failed");
+    const std::string message = sqlite3_errmsg(db_.handle());
+    sqlite3_reset(stmt_);
+    throw DataError("sqlite " + db_.path() + ": query failed: " + message);
   }
   void run() {
     while (step()) {
