@@ -40,23 +40,25 @@ void bar_values(const Bar& b, std::vector<double>& v) {
   for (std::size_t i = 0; i < schema::added_kline_columns().size(); ++i) v.push_back(schema::added_column(b, i));
 }
 
-// INSERT of one bar (placeholders): symbol, trade_date, values.
-std::string insert_statement() {
-  std::string sql = "INSERT INTO stock_kline_data (symbol, trade_date", row = "(?, ?";
-  for (const auto& c : bar_columns()) {
-    sql += ", " + c;
-    row += ", ?";
-  }
-  return sql + ") VALUES " + row + ")";
+// "(symbol, trade_date, open, ..., st)": the columns every writer names, in bar_values() order.
+std::string row_columns() {
+  std::string columns = "(symbol, trade_date";
+  for (const auto& c : bar_columns()) columns += ", " + c;
+  return columns + ")";
 }
 
-// The head of a multi-row INSERT with values as text (MySQL): "INSERT ... VALUES ".
-constexpr std::size_t kInsertBatch = 1000;
-std::string insert_head() {
-  std::string sql = "INSERT INTO stock_kline_data (symbol, trade_date";
-  for (const auto& c : bar_columns()) sql += ", " + c;
-  return sql + ") VALUES ";
+// The head of an INSERT, up to its VALUES: "INSERT INTO stock_kline_data (...) VALUES ".
+std::string insert_head() { return "INSERT INTO stock_kline_data " + row_columns() + " VALUES "; }
+
+// INSERT of one bar (placeholders): symbol, trade_date, values.
+std::string insert_statement() {
+  std::string row = "(?, ?";
+  for (std::size_t i = 0; i < bar_columns().size(); ++i) row += ", ?";
+  return insert_head() + row + ")";
 }
+
+// Rows per multi-row INSERT in SQL text (MySQL without LOAD DATA).
+constexpr std::size_t kInsertBatch = 1000;
 
 // A symbol or ISO date into SQL text (between quotes): only digits and '-' occur in them.
 void append_key(std::string& sql, const std::string& key) {
@@ -297,9 +299,7 @@ class MysqlStore : public KlineStore {
     }
     std::string sql = "LOAD DATA LOCAL INFILE '/proc/self/fd/" + std::to_string(memfd_) +
                       "' INTO TABLE stock_kline_data CHARACTER SET utf8mb4 FIELDS TERMINATED BY ','"
-                      " LINES TERMINATED BY '\\n' (symbol, trade_date";
-    for (const auto& c : bar_columns()) sql += ", " + c;
-    sql += ")";
+                      " LINES TERMINATED BY '\\n' " + row_columns();
     const auto stored = static_cast<std::size_t>(statement_->executeUpdate(sql));
     const sql::SQLWarning* warning = statement_->getWarnings();
     if (stored != bars.size() || warning != nullptr) {
