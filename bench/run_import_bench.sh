@@ -94,20 +94,20 @@ with open(sql_path, "w") as f:
 PY
 client() { mariadb --no-defaults -uroot --socket="$work/mariadb/mysqld.sock" --local-infile=1 "$@"; }
 rows=$(wc -l < "$work/rows.csv")
-server_load() {  # key label sql-before command-input
-  local key=$1 label=$2 setup=$3 start end
+server_load() {  # key label command...: loads the rows into a fresh one-row table floor.k
+  local key=$1 label=$2 start end
   client -e "DROP DATABASE IF EXISTS floor; CREATE DATABASE floor; CREATE TABLE floor.k LIKE market.stock_kline_data;
-    INSERT INTO floor.k (symbol, trade_date, open, high, low, close) VALUES ('999999', '2000-01-04', 1, 1, 1, 1); $setup"
+    INSERT INTO floor.k (symbol, trade_date, open, high, low, close) VALUES ('999999', '2000-01-04', 1, 1, 1, 1);"
   start=$(date +%s.%N)
-  shift 3
+  shift 2
   "$@"
   end=$(date +%s.%N)
   python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'{sys.argv[3]}: {s:.2f} s, {int(sys.argv[4])/s:,.0f} rows/s'); open(sys.argv[5],'a').write(f'{sys.argv[6]} {s} {sys.argv[4]}\n')" \
     "$start" "$end" "$label" "$rows" "$results" "$key"
 }
-server_load floor_insert "MariaDB's own client, 1,000-row INSERTs from a file" "" \
+server_load floor_insert "MariaDB's own client, 1,000-row INSERTs from a file" \
   sh -c "mariadb --no-defaults -uroot --socket='$work/mariadb/mysqld.sock' --init-command='SET autocommit=0' floor < '$work/rows.sql'"
-server_load floor_load "MariaDB's own client, one LOAD DATA LOCAL INFILE" "" \
+server_load floor_load "MariaDB's own client, one LOAD DATA LOCAL INFILE" \
   client -e "LOAD DATA LOCAL INFILE '$work/rows.csv' INTO TABLE floor.k FIELDS TERMINATED BY ','
     (symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st)"
 
