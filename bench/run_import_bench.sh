@@ -5,7 +5,8 @@
 #   - a plain Python csv + sqlite3.executemany loop over the same archives (one transaction per
 #     file; it validates nothing, derives no adjustment factors and merges with nothing stored);
 #   - the MariaDB server's own floor: the same rows loaded by its own client from a SQL file of
-#     1,000-row INSERTs, and by one LOAD DATA LOCAL INFILE into a non-empty table.
+#     1,000-row INSERTs, by one LOAD DATA LOCAL INFILE into a non-empty table, and by two at once
+#     (every other symbol each: klab's two writers).
 # Checks the targets of docs/BENCHMARKS.md (SQLite first import <= 8 s, re-import <= 4 s,
 # MariaDB >= 200,000 rows/s) and prints PASS / MISS for each.
 # Usage: bash bench/run_import_bench.sh [build dir] [universe folder]
@@ -77,13 +78,16 @@ timed mariadb_again "klab -> MariaDB, again (no change)" "$build/bin/import_klin
 /usr/bin/python3 - "$work/u.db" "$work/rows.csv" "$work/rows.sql" <<'PY'
 import sqlite3, sys
 db, csv_path, sql_path = sys.argv[1:]
+halves = [open(csv_path + ".0", "w"), open(csv_path + ".1", "w")]  # every other symbol, for two clients at once
 cols = "symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st"
 rows = sqlite3.connect(db).execute(f"SELECT {cols} FROM stock_kline_data ORDER BY rowid").fetchall()
 def lit(v):
     return "NULL" if v is None else repr(float(v))
 with open(csv_path, "w") as f:
     for r in rows:
-        f.write(",".join([r[0], r[1]] + ["\\N" if v is None else repr(float(v)) for v in r[2:]]) + "\n")
+        line = ",".join([r[0], r[1]] + ["\\N" if v is None else repr(float(v)) for v in r[2:]]) + "\n"
+        f.write(line)
+        halves[int(r[0]) % 2].write(line)
 with open(sql_path, "w") as f:
     for i in range(0, len(rows), 1000):
         f.write(f"INSERT INTO k ({cols}) VALUES " + ",".join(
@@ -111,6 +115,11 @@ server_load floor_load "MariaDB's own client, one LOAD DATA LOCAL INFILE" \
   client -e "LOAD DATA LOCAL INFILE '$work/rows.csv' INTO TABLE floor.k FIELDS TERMINATED BY ','
     (symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st)"
 
+load_half() { client -e "LOAD DATA LOCAL INFILE '$work/rows.csv.$1' INTO TABLE floor.k FIELDS TERMINATED BY ','
+    (symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st)"; }
+two_loads() { load_half 0 & load_half 1; wait; }
+server_load floor_load2 "MariaDB's own client, two LOAD DATA LOCAL INFILE at once (every other symbol each)" two_loads
+
 python3 - "$results" <<'PY'
 import sys
 r = {k: (float(s), int(n)) for k, s, n in (line.split() for line in open(sys.argv[1]))}
@@ -123,5 +132,6 @@ check(r["sqlite_again"][0] <= 4.0, f"re-import of unchanged data <= 4 s: {r['sql
 rate = r["mariadb_first"][1] / r["mariadb_first"][0]
 check(rate >= 200000, f"MariaDB >= 200,000 rows/s: {rate:,.0f} rows/s "
       f"(the server alone: {r['floor_insert'][1] / r['floor_insert'][0]:,.0f} rows/s by INSERT, "
-      f"{r['floor_load'][1] / r['floor_load'][0]:,.0f} by LOAD DATA)")
+      f"{r['floor_load'][1] / r['floor_load'][0]:,.0f} by one LOAD DATA, "
+      f"{r['floor_load2'][1] / r['floor_load2'][0]:,.0f} by two at once)")
 PY

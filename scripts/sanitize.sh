@@ -8,8 +8,9 @@
 #   bash scripts/sanitize.sh address [build dir]   AddressSanitizer + UndefinedBehaviorSanitizer
 #        (leaks included): the unit tests and the integration tests listed below
 #   bash scripts/sanitize.sh thread [build dir]    ThreadSanitizer: the fused kernels' threaded
-#        paths on std::threads (every instruction set the CPU has) and the prediction service
-#        under concurrent clients and /reload (several engines)
+#        paths on std::threads (every instruction set the CPU has), the prediction service
+#        under concurrent clients and /reload (several engines), and imports into MariaDB by two
+#        writers beside the parsing threads
 # Default build dirs: build-asan/ and build-tsan/ beside build/. scripts/test.sh runs both lanes
 # after the main suite. Suppressions, and why each is there: tests/sanitizers/.
 set -euo pipefail
@@ -44,9 +45,9 @@ if [ "$lane" = address ]; then
   tests='^(Integration\.|Fixture\.|MariaDbTest\.|FusedRnn\.InstructionSet\.|FusedKernels\.InstructionSet\.)'
   exclude='^(Integration|Fuzz)\.(KillAnywhere|SweepSlurm|PinnedResults|InstalledApi|OutOfTreePlugin|Architecture|Regression|GridExample|QuickstartUniverse|ReportPages|TrainWithManagerExample|UniversePointInTime)$'
 else
-  targets=(klab_fused_kernel_tests serve sweep predict import_kline lstm gru sqlite)
+  targets=(klab_fused_kernel_tests klab_mysql_tests serve sweep predict import_kline lstm gru sqlite mysql)
   gtests=()
-  tests='^(FusedKernels\.InstructionSet\..*|Integration\.PredictAndServe)$'
+  tests='^(FusedKernels\.InstructionSet\..*|Integration\.PredictAndServe|MariaDbTest\.(TwoWritersStoreExactlyWhatOneWriterStores|AWriteRefusedUnderOneWriterLosesOnlyThatWritersGroup|AllTwentyFilesImportAndReadBackIdenticallyToSqlite))$'
   exclude='^$'
 fi
 echo "sanitize: $lane lane in $build (-fsanitize=$sanitize): building ${targets[*]}"

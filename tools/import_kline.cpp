@@ -69,6 +69,8 @@ int run(int argc, char** argv) {
        "symbol for files without a symbol column (default: from the file name)")
       ("show-rejections", po::value<std::size_t>()->default_value(50),
        "rejected rows listed per file (all are counted)")
+      ("connections", po::value<std::size_t>()->default_value(2),
+       "MySQL: writers, each on its own connection (SQLite has one writer)")
       ("json", "print the report as JSON")
       ("strict", "exit 3 if any row was rejected")
       ("quiet,q", "no progress line")
@@ -81,6 +83,8 @@ int run(int argc, char** argv) {
   if (!vm.count("inputs")) throw klab::cli::UsageError("no input files");
   const auto files = expand_inputs(vm["inputs"].as<std::vector<std::string>>());
   const bool json = vm.count("json") > 0;
+  const std::size_t connections = vm["connections"].as<std::size_t>();
+  if (connections == 0) throw klab::cli::UsageError("--connections: must be at least 1");
   const bool show_progress = !vm.count("quiet") && !json && isatty(STDERR_FILENO);
 
   auto store = klab::open_kline_store(vm["db"].as<std::string>(), vm["password-env"].as<std::string>());
@@ -91,7 +95,8 @@ int run(int argc, char** argv) {
           std::cerr << "\r\033[K[" << i + 1 << "/" << n << "] " << fs::path(path).filename().string()
                     << std::flush;
         }
-      });
+      },
+      connections);
   if (show_progress) std::cerr << "\r\033[K" << std::flush;
 
   const std::size_t shown = vm["show-rejections"].as<std::size_t>();

@@ -2,8 +2,8 @@
 //
 // Each file is parsed (klab/data/kline_csv.h), each symbol's new rows are merged with what the store
 // already holds, adj_factor is derived over the merged series, and only rows that are new or
-// differ are written, in one transaction per symbol. Re-importing the same files inserts and
-// updates nothing.
+// differ are written, committed a group of files at a time. Re-importing the same files inserts
+// and updates nothing.
 #pragma once
 
 #include <cstddef>
@@ -41,10 +41,13 @@ struct ImportReport {
   std::size_t failed_files = 0;
 };
 
-// progress(index, count, path) is called before each file.
+// progress(index, count, path) is called before each file. `connections`: how many writers (each
+// its own connection) at most, where the store takes more than one (MySQL; SQLite has one writer):
+// a symbol's rows always go through one of them.
 ImportReport import_kline_files(
     KlineStore& store, const std::vector<std::filesystem::path>& files,
     const std::string& fallback_symbol = "",
-    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {});
+    const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {},
+    std::size_t connections = 2);
 
 }  // namespace klab

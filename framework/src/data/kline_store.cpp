@@ -185,6 +185,8 @@ class MysqlStore : public KlineStore {
     connection_ = mysql::connect(settings_, true, true);
     statement_.reset(connection_->createStatement());
     try {
+      // Writers on other connections hold other symbols: no gap locks between their rows.
+      statement_->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
       std::unique_ptr<sql::Statement> s(connection_->createStatement());
       for (const auto& ddl : schema::create_statements()) {
         s->execute(ddl + " DEFAULT CHARSET=utf8mb4");
@@ -200,6 +202,8 @@ class MysqlStore : public KlineStore {
   }
 
   std::string describe() const override { return settings_.describe(); }
+
+  std::unique_ptr<KlineStore> another_connection() override { return std::make_unique<MysqlStore>(settings_); }
 
   std::vector<Bar> existing_bars(const std::string& symbol) override {
     return mysql::select_bars(*connection_, settings_, symbol, "", "", schema::all_added_columns());  // migrated; ORDER BY trade_date

@@ -39,6 +39,10 @@ class KlineStore {
   // Drops every write since the last commit (after a write failed). Closing a store with writes
   // not committed drops them too.
   virtual void rollback() noexcept = 0;
+  // Another connection to the same database, for a second writer, or nullptr where the database
+  // takes one writer at a time (SQLite). Its transactions are its own: it reads what the other
+  // connection committed, never what it has not.
+  virtual std::unique_ptr<KlineStore> another_connection() { return nullptr; }
 };
 
 // Creates the database file / schema if missing. `password_env` names the environment variable

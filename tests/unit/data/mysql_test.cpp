@@ -186,6 +186,142 @@ TEST_F(MariaDbTest, ImportWithoutLocalInfileFallsBackToInsertsWithTheSameValues)
   }
 }
 
+// Two writers, each on its own connection, store exactly what one writer stores, when a symbol's
+// history comes in several files and a file holds symbols that different writers hold: a symbol's
+// rows are merged on the connection that wrote its earlier rows, or after every writer committed.
+TEST_F(MariaDbTest, TwoWritersStoreExactlyWhatOneWriterStores) {
+  klab::test::TempDir dir;
+  const auto shared = klab::test::shared_data_files();
+  ASSERT_EQ(shared.size(), 20u);
+  auto lines_of = [](const fs::path& path) {
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  };
+  std::vector<fs::path> files, second_halves;
+  std::string mixed;  // rows of six symbols in one file, between their two halves
+  for (std::size_t k = 0; k < 6; ++k) {
+    const auto lines = lines_of(shared[k]);  // banner, header, rows
+    ASSERT_GT(lines.size(), 1000u);
+    const std::size_t half = lines.size() / 2;
+    std::string first = lines[0] + "\n" + lines[1] + "\n", second = first;
+    for (std::size_t i = 2; i < half; ++i) first += lines[i] + "\n";
+    for (std::size_t i = half; i < lines.size(); ++i) second += lines[i] + "\n";
+    if (mixed.empty()) mixed = lines[0] + "\n" + lines[1] + "\n";
+    for (std::size_t i = half; i < half + 20; ++i) mixed += lines[i] + "\n";
+    files.push_back(dir / "first" / shared[k].filename());
+    klab::test::write_file(files.back(), first);
+    second_halves.push_back(dir / "second" / shared[k].filename());
+    klab::test::write_file(second_halves.back(), second);
+  }
+  files.push_back(dir / "mixed.csv");
+  klab::test::write_file(files.back(), mixed);
+  files.insert(files.end(), second_halves.begin(), second_halves.end());
+  files.insert(files.end(), shared.begin() + 6, shared.end());  // fourteen symbols whole
+
+  auto connection = klab::mysql::connect(settings("mysql"));
+  std::unique_ptr<sql::Statement> statement(connection->createStatement());
+  auto connections_made = [&] {
+    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SHOW GLOBAL STATUS LIKE 'Connections'"));
+    r->next();
+    return std::stoll(std::string(r->getString(2)));
+  };
+  klab::ImportReport one, two;
+  {
+    auto store = klab::open_kline_store(url("market_one_writer"), "KLAB_TEST_DB_PASSWORD");
+    one = klab::import_kline_files(*store, files, "", {}, 1);
+  }
+  const auto before = connections_made();
+  {
+    auto store = klab::open_kline_store(url("market_two_writers"), "KLAB_TEST_DB_PASSWORD");
+    two = klab::import_kline_files(*store, files, "", {}, 2);
+  }
+  EXPECT_EQ(connections_made() - before, 2);  // the store's connection and the second writer's
+  ASSERT_EQ(one.failed_files, 0u);
+  ASSERT_EQ(two.failed_files, 0u);
+  ASSERT_EQ(one.files.size(), two.files.size());
+  EXPECT_GT(one.total.inserted, 40000u);
+  EXPECT_EQ(one.files[6].counts.inserted, 120u);  // the mixed file: rows new when it came
+  EXPECT_EQ(one.files[7].counts.unchanged, 20u);  // and restated by the second half
+  for (std::size_t f = 0; f < one.files.size(); ++f) {
+    EXPECT_EQ(one.files[f].counts.inserted, two.files[f].counts.inserted) << one.files[f].path;
+    EXPECT_EQ(one.files[f].counts.updated, two.files[f].counts.updated) << one.files[f].path;
+    EXPECT_EQ(one.files[f].counts.unchanged, two.files[f].counts.unchanged) << one.files[f].path;
+    EXPECT_EQ(one.files[f].symbols, two.files[f].symbols) << one.files[f].path;
+  }
+  auto scalar = [&](const std::string& sql) {
+    std::unique_ptr<sql::ResultSet> r(statement->executeQuery(sql));
+    r->next();
+    return r->getInt64(1);
+  };
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_kline_data"), 85106);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_two_writers.stock_kline_data"), 85106);
+  // Every column of every row equal, NULLs in the same places; the symbols' records too.
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_kline_data a JOIN market_two_writers.stock_kline_data b"
+                   " USING (symbol, trade_date) WHERE NOT (a.open <=> b.open AND a.high <=> b.high AND a.low <=> b.low"
+                   " AND a.close <=> b.close AND a.pre_close <=> b.pre_close AND a.volume <=> b.volume"
+                   " AND a.amount <=> b.amount AND a.adj_factor <=> b.adj_factor AND a.float_market_cap <=> b.float_market_cap"
+                   " AND a.total_market_cap <=> b.total_market_cap AND a.st <=> b.st)"),
+            0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_basic_info a JOIN market_two_writers.stock_basic_info b"
+                   " USING (symbol) WHERE a.name <=> b.name AND a.exchange <=> b.exchange AND a.list_date <=> b.list_date"
+                   " AND a.last_date <=> b.last_date AND a.price_adjustment <=> b.price_adjustment"),
+            20);
+}
+
+// A write refused mid-import (a trigger refuses one symbol) loses only the group of the writer
+// it failed on: every failed file says why, every other file is stored whole, and importing the
+// same files again finishes the job with what a clean import stores.
+TEST_F(MariaDbTest, AWriteRefusedUnderOneWriterLosesOnlyThatWritersGroup) {
+  const auto files = klab::test::shared_data_files();
+  {
+    auto store = klab::open_kline_store(url("market_refused"), "KLAB_TEST_DB_PASSWORD");  // the tables
+  }
+  auto connection = klab::mysql::connect(settings("market_refused"));
+  std::unique_ptr<sql::Statement> statement(connection->createStatement());
+  statement->execute("CREATE TRIGGER refuse BEFORE INSERT ON stock_kline_data FOR EACH ROW"
+                     " IF NEW.symbol = '600519' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by a trigger'; END IF");
+  auto scalar = [&](const std::string& sql) {
+    std::unique_ptr<sql::ResultSet> r(statement->executeQuery(sql));
+    r->next();
+    return r->getInt64(1);
+  };
+  auto store = klab::open_kline_store(url("market_refused"), "KLAB_TEST_DB_PASSWORD");
+  auto report = klab::import_kline_files(*store, files, "", {}, 2);
+  std::size_t refused = 0, lost = 0, stored_rows = 0;
+  for (const auto& f : report.files) {
+    if (f.path.find("sh600519") != std::string::npos) {
+      EXPECT_NE(f.error.find("refused by a trigger"), std::string::npos) << f.error;
+      ++refused;
+    } else if (!f.error.empty()) {
+      EXPECT_EQ(f.error.find("not stored: rolled back with "), 0u) << f.path << ": " << f.error;
+      EXPECT_NE(f.error.find("sh600519.csv, whose write failed; import it again"), std::string::npos) << f.error;
+      EXPECT_EQ(f.counts.inserted, 0u);
+      ++lost;
+    } else {
+      EXPECT_EQ(f.counts.inserted, f.counts.read) << f.path;
+      stored_rows += f.counts.inserted;
+      EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data WHERE symbol = '" + f.symbols.at(0) + "'"),
+                static_cast<long long>(f.counts.read))
+          << f.path;
+    }
+  }
+  EXPECT_EQ(refused, 1u);
+  EXPECT_EQ(report.failed_files, 1 + lost);
+  EXPECT_LT(report.failed_files, files.size());  // the other writer's files, and those after the failure, landed
+  EXPECT_GT(stored_rows, 0u);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data"), static_cast<long long>(stored_rows));
+
+  statement->execute("DROP TRIGGER refuse");
+  const auto again = klab::import_kline_files(*store, files, "", {}, 2);
+  EXPECT_EQ(again.failed_files, 0u);
+  EXPECT_EQ(again.total.inserted, 85106u - stored_rows);
+  EXPECT_EQ(again.total.unchanged, stored_rows);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data"), 85106);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_basic_info"), 20);
+}
+
 TEST_F(MariaDbTest, WrongPasswordIsOneClearErrorWithoutThePassword) {
   setenv("KLAB_TEST_DB_PASSWORD", "definitely-wrong-secret", 1);
   try {
