@@ -67,13 +67,13 @@ echo "PASS: 30 predictions through a 2 s database outage"
 # A long outage: one clear error within the bound (retries 6: 0.25 + 0.5 + 1 + 2 + 4 + 4 s of waits).
 server down "$db_dir"
 read -r status seconds answer < <(predict)
-[ "$status" = 500 ] || fail "with the database down: HTTP $status ($answer)"
+[ "$status" = 503 ] || fail "with the database down: HTTP $status ($answer)"
 echo "$answer" | grep -q "mysql://quant@127.0.0.1:$port/market_serve: lost the connection to the server and 6 reconnection attempts over 11.75 s failed" \
   || fail "error with the database down: $answer"
 echo "$answer" | grep -q "$KLAB_DB_PASSWORD" && fail "the password leaked: $answer"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 20 else 1)" "$seconds" || fail "the error took $seconds s"
 c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/health") && [ "$c" = 200 ] || fail "/health with the database down: $c"
-echo "PASS: database down: HTTP 500 after $seconds s: $answer"
+echo "PASS: database down: HTTP 503 after $seconds s: $answer"
 
 # Back: the service answers again without /reload.
 server up "$db_dir"

@@ -28,6 +28,13 @@ class DataError : public Error {
   using Error::Error;
 };
 
+// Data that is there but cannot be reached now: the database server went away and did not come
+// back within the source's reconnection attempts. Trying again later may succeed (serve: 503).
+class UnavailableError : public DataError {
+ public:
+  using DataError::DataError;
+};
+
 // A plugin that cannot be loaded, has the wrong ABI, or whose factory failed.
 class PluginError : public Error {
  public:

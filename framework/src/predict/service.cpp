@@ -164,6 +164,9 @@ ServiceReply PredictionService::predict(const std::string& text) {
     } catch (const InsufficientHistoryError& e) {
       status = 422;
       message = e.what();
+    } catch (const UnavailableError& e) {  // the database is down: try again later
+      status = 503;
+      message = first_line(e.what());
     } catch (const std::exception& e) {
       message = first_line(e.what());
     }

@@ -93,7 +93,7 @@ class MysqlSource : public klab::DataSource {
       }
       connection_.reset();
       if (attempt >= settings_.retries) {
-        throw klab::DataError(settings_.describe() + ": lost the connection to the server and " +
+        throw klab::UnavailableError(settings_.describe() + ": lost the connection to the server and " +
                               std::to_string(settings_.retries) + " reconnection attempt" +
                               (settings_.retries == 1 ? "" : "s") + " over " +
                               seconds(waited) +
