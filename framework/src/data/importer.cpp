@@ -10,7 +10,6 @@
 #include <future>
 #include <mutex>
 #include <thread>
-#include <tuple>
 #include <unordered_map>
 
 #include "data/bar_compare.h"
@@ -48,8 +47,7 @@ void check_same_kind(KlineStore& store, const std::string& symbol, bool has_pre_
 
 // Merges one symbol's parsed rows into the store; returns the counts for those rows. The stored
 // series and the file's rows are both in date order: one pass merges them (a file's bar replaces
-// the stored one of its day; the last of several rows of one day wins, as in the file).
-// `rows`: the symbol's rows, by date (rows of one day in file order).
+// the stored one of its day). `rows`: the symbol's rows, by date, one per day (KlineFile's order).
 ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
                            const std::vector<const KlineRow*>& rows, bool has_pre_close) {
   ImportCounts counts;
@@ -69,9 +67,6 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
       from_file.push_back(false);
       ++e;
       continue;
-    }
-    for (; r + 1 < rows.size() && rows[r + 1]->bar.trade_date == rows[r]->bar.trade_date; ++r) {
-      if (!rows[r]->name.empty()) name = rows[r]->name;
     }
     Bar bar = rows[r]->bar;
     if (!rows[r]->name.empty()) name = rows[r]->name;  // rows are oldest first: the latest name wins
@@ -357,19 +352,10 @@ ImportReport import_kline_files(
     result.counts.read = parsed.rows_read;
     result.counts.rejected = parsed.rejected.size();
     result.rejections = std::move(parsed.rejected);
-    // The rows by symbol, then date (a CSV file's come so; a Qlib directory's by instrument).
-    std::vector<const KlineRow*> ordered;
-    ordered.reserve(parsed.rows.size());
-    for (const auto& row : parsed.rows) ordered.push_back(&row);
-    auto by_symbol_date = [](const KlineRow* a, const KlineRow* b) {
-      return std::tie(a->symbol, a->bar.trade_date) < std::tie(b->symbol, b->bar.trade_date);
-    };
-    if (!std::is_sorted(ordered.begin(), ordered.end(), by_symbol_date)) {
-      std::stable_sort(ordered.begin(), ordered.end(), by_symbol_date);
-    }
-    for (const KlineRow* row : ordered) {
-      if (job->by_symbol.empty() || job->by_symbol.back().front()->symbol != row->symbol) job->by_symbol.emplace_back();
-      job->by_symbol.back().push_back(row);
+    // The rows come by symbol, then date (KlineFile's order): one group per symbol.
+    for (const KlineRow& row : parsed.rows) {
+      if (job->by_symbol.empty() || job->by_symbol.back().front()->symbol != row.symbol) job->by_symbol.emplace_back();
+      job->by_symbol.back().push_back(&row);
     }
     if (job->by_symbol.empty()) continue;
 

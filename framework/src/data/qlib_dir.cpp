@@ -126,6 +126,7 @@ KlineFile read_qlib_directory(const fs::path& dir) {
       out.rows.push_back(std::move(row));
     }
   }
+  sort_by_symbol_date(out);  // all.txt need not list the instruments in order
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -98,4 +99,59 @@ TEST(Qlib, ABrokenDirectoryIsOneErrorNamingTheFile) {
   }
   fs::remove(dir / "features" / "sh600000" / "open.day.bin");
   EXPECT_THROW(klab::read_qlib_directory(dir.path()), klab::DataError);  // a missing field, named
+}
+
+// Qlib's instruments/all.txt need not list the stocks in order, and may list one twice: the
+// directory's rows still come by symbol then date (the order every KlineFile has), the second
+// listing's days are refused as duplicates, and the database ends up as from the file in order.
+TEST(Qlib, InstrumentsOutOfOrderOrTwiceReadAsTheSortedList) {
+  const fs::path qlib = shared("qlib-sample");
+  if (!fs::is_directory(qlib)) GTEST_SKIP() << "shared data not found";
+  klab::test::TempDir dir;
+  const fs::path shuffled = dir / "qlib";
+  fs::copy(qlib, shuffled, fs::copy_options::recursive);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(qlib / "instruments" / "all.txt");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
+  ASSERT_EQ(lines.size(), 10u);
+  std::string text;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) text += *it + "\n";  // reversed
+  text += lines[3] + "\n";                                                       // and one twice
+  fs::remove(shuffled / "instruments" / "all.txt");
+  klab::test::write_file(shuffled / "instruments" / "all.txt", text);
+
+  const auto sorted = klab::read_qlib_directory(qlib), read = klab::read_qlib_directory(shuffled);
+  ASSERT_EQ(read.rows.size(), sorted.rows.size());
+  for (std::size_t i = 0; i < read.rows.size(); ++i) {
+    ASSERT_EQ(read.rows[i].symbol, sorted.rows[i].symbol) << i;
+    ASSERT_EQ(read.rows[i].bar.trade_date, sorted.rows[i].bar.trade_date) << i;
+    ASSERT_EQ(read.rows[i].bar.close, sorted.rows[i].bar.close) << i;
+    if (i > 0) {
+      ASSERT_TRUE(std::tie(read.rows[i - 1].symbol, read.rows[i - 1].bar.trade_date) <
+                  std::tie(read.rows[i].symbol, read.rows[i].bar.trade_date)) << i;
+    }
+  }
+  // The second listing: every day it has is a duplicate, named.
+  const std::string twice = lines[3].substr(2, 6);
+  const auto days = static_cast<std::size_t>(std::count_if(read.rows.begin(), read.rows.end(),
+                                                           [&](const klab::KlineRow& r) { return r.symbol == twice; }));
+  ASSERT_GT(days, 100u);
+  std::size_t duplicates = 0;
+  for (const auto& r : read.rejected) {
+    if (r.reason.rfind("duplicate day ", 0) == 0) {
+      EXPECT_NE(r.reason.find(" for " + twice), std::string::npos) << r.reason;
+      ++duplicates;
+    }
+  }
+  EXPECT_EQ(duplicates, days);
+  EXPECT_EQ(read.rows_read, sorted.rows_read + read.rejected.size() - sorted.rejected.size());
+
+  auto a = klab::open_kline_store("sqlite:" + (dir / "a.db").string(), "");
+  auto b = klab::open_kline_store("sqlite:" + (dir / "b.db").string(), "");
+  EXPECT_EQ(klab::import_kline_files(*a, {qlib}).total.inserted, sorted.rows.size());
+  EXPECT_EQ(klab::import_kline_files(*b, {shuffled}).total.inserted, sorted.rows.size());
 }

@@ -61,6 +61,38 @@ struct KlineFile {
 // 股票代码); if empty the file's name without .csv / .csv.gz is tried.
 inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::string& fallback_symbol = "");
 
+// Puts `file.rows` in the order KlineFile promises, by symbol then date (rows of one day keep
+// their order), and refuses a second row of a day already accepted (into `file.rejected`, naming
+// the first; rejections stay in line order). Every reader of a KlineFile ends with it.
+inline void sort_by_symbol_date(KlineFile& file) {
+  auto by_symbol_date = [](const KlineRow& a, const KlineRow& b) {
+    return std::tie(a.symbol, a.bar.trade_date) < std::tie(b.symbol, b.bar.trade_date);
+  };
+  if (!std::is_sorted(file.rows.begin(), file.rows.end(), by_symbol_date)) {
+    std::stable_sort(file.rows.begin(), file.rows.end(), by_symbol_date);
+  }
+  std::size_t kept = 0, first_of_day = 0;
+  bool duplicates = false;
+  for (std::size_t i = 0; i < file.rows.size(); ++i) {
+    if (kept > 0 && file.rows[i].symbol == file.rows[first_of_day].symbol &&
+        file.rows[i].bar.trade_date == file.rows[first_of_day].bar.trade_date) {
+      const KlineRow& first = file.rows[first_of_day];
+      file.rejected.push_back({file.path, file.rows[i].line,
+                               "duplicate day " + first.bar.trade_date + " for " + first.symbol +
+                                   (first.line > 0 ? " (first at line " + std::to_string(first.line) + ")" : "")});
+      duplicates = true;
+      continue;
+    }
+    if (kept != i) file.rows[kept] = std::move(file.rows[i]);
+    first_of_day = kept++;
+  }
+  file.rows.resize(kept);
+  if (duplicates) {
+    std::stable_sort(file.rejected.begin(), file.rejected.end(),
+                     [](const Rejection& a, const Rejection& b) { return a.line < b.line; });
+  }
+}
+
 namespace kline_csv_detail {
 // Whether `name` ends with `suffix` and has something before it.
 inline bool has_suffix(const std::string& name, const std::string& suffix) {
@@ -414,34 +446,7 @@ inline KlineFile read_kline_csv(const std::filesystem::path& file, const std::st
   if (in.failed()) {
     throw DataError(file.string() + ":" + std::to_string(line_no) + ": not a valid gzip file (corrupt or truncated); nothing of it was imported");
   }
-  // Sorted by symbol then date (rows of one day keep their line order); a second row of a day
-  // already accepted is refused, naming the first.
-  auto by_symbol_date = [](const KlineRow& a, const KlineRow& b) {
-    return std::tie(a.symbol, a.bar.trade_date) < std::tie(b.symbol, b.bar.trade_date);
-  };
-  if (!std::is_sorted(out.rows.begin(), out.rows.end(), by_symbol_date)) {
-    std::stable_sort(out.rows.begin(), out.rows.end(), by_symbol_date);
-  }
-  std::size_t kept = 0, first_of_day = 0;
-  bool duplicates = false;
-  for (std::size_t i = 0; i < out.rows.size(); ++i) {
-    if (kept > 0 && out.rows[i].symbol == out.rows[first_of_day].symbol &&
-        out.rows[i].bar.trade_date == out.rows[first_of_day].bar.trade_date) {
-      const KlineRow& first = out.rows[first_of_day];
-      out.rejected.push_back({out.path, out.rows[i].line,
-                              "duplicate day " + first.bar.trade_date + " for " + first.symbol +
-                                  " (first at line " + std::to_string(first.line) + ")"});
-      duplicates = true;
-      continue;
-    }
-    if (kept != i) out.rows[kept] = std::move(out.rows[i]);
-    first_of_day = kept++;
-  }
-  out.rows.resize(kept);
-  if (duplicates) {
-    std::stable_sort(out.rejected.begin(), out.rejected.end(),
-                     [](const Rejection& a, const Rejection& b) { return a.line < b.line; });
-  }
+  sort_by_symbol_date(out);
   return out;
 }
 
