@@ -164,9 +164,10 @@ ServiceReply PredictionService::predict(const std::string& text) {
     } catch (const InsufficientHistoryError& e) {
       status = 422;
       message = e.what();
-    } catch (const UnavailableError& e) {  // the database is down: try again later
-      status = 503;
-      message = first_line(e.what());
+    } catch (const UnavailableError& e) {
+      // The database is down: the whole request is a 503 (try again later). A batch stops here:
+      // each further symbol would wait out the reconnection attempts again.
+      return error(503, first_line(e.what()));
     } catch (const std::exception& e) {
       message = first_line(e.what());
     }
