@@ -111,13 +111,10 @@ server_load() {  # key label command...: loads the rows into a fresh one-row tab
 }
 server_load floor_insert "MariaDB's own client, 1,000-row INSERTs from a file" \
   sh -c "mariadb --no-defaults -uroot --socket='$work/mariadb/mysqld.sock' --init-command='SET autocommit=0' floor < '$work/rows.sql'"
-server_load floor_load "MariaDB's own client, one LOAD DATA LOCAL INFILE" \
-  client -e "LOAD DATA LOCAL INFILE '$work/rows.csv' INTO TABLE floor.k FIELDS TERMINATED BY ','
-    (symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st)"
-
-load_half() { client -e "LOAD DATA LOCAL INFILE '$work/rows.csv.$1' INTO TABLE floor.k FIELDS TERMINATED BY ','
+load_file() { client -e "LOAD DATA LOCAL INFILE '$1' INTO TABLE floor.k FIELDS TERMINATED BY ','
     (symbol,trade_date,open,high,low,close,pre_close,volume,amount,adj_factor,float_market_cap,total_market_cap,st)"; }
-two_loads() { load_half 0 & load_half 1; wait; }
+server_load floor_load "MariaDB's own client, one LOAD DATA LOCAL INFILE" load_file "$work/rows.csv"
+two_loads() { load_file "$work/rows.csv.0" & load_file "$work/rows.csv.1"; wait; }
 server_load floor_load2 "MariaDB's own client, two LOAD DATA LOCAL INFILE at once (every other symbol each)" two_loads
 
 python3 - "$results" <<'PY'

@@ -49,6 +49,31 @@ class MariaDbTest : public ::testing::Test {
   klab::test::MariaDb db_;
 };
 
+// The first column of a query's one row (COUNT(*) and the like).
+long long scalar(sql::Statement& statement, const std::string& query) {
+  std::unique_ptr<sql::ResultSet> r(statement.executeQuery(query));
+  r->next();
+  return r->getInt64(1);
+}
+
+// A server status counter (the MariaDB tests hold the server alone: RESOURCE_LOCK).
+long long server_status(sql::Statement& statement, const std::string& name) {
+  std::unique_ptr<sql::ResultSet> r(statement.executeQuery("SHOW GLOBAL STATUS LIKE '" + name + "'"));
+  r->next();
+  return std::stoll(std::string(r->getString(2)));
+}
+
+// Rows of database a's stock_kline_data whose twin in b's differs in any column, NULLs compared as
+// values (NULL-safe <=>).
+long long differing_bars(sql::Statement& statement, const std::string& a, const std::string& b) {
+  return scalar(statement,
+                "SELECT COUNT(*) FROM " + a + ".stock_kline_data a JOIN " + b + ".stock_kline_data b"
+                " USING (symbol, trade_date) WHERE NOT (a.open <=> b.open AND a.high <=> b.high AND a.low <=> b.low"
+                " AND a.close <=> b.close AND a.pre_close <=> b.pre_close AND a.volume <=> b.volume"
+                " AND a.amount <=> b.amount AND a.adj_factor <=> b.adj_factor AND a.float_market_cap <=> b.float_market_cap"
+                " AND a.total_market_cap <=> b.total_market_cap AND a.st <=> b.st)");
+}
+
 }  // namespace
 
 TEST_F(MariaDbTest, AllTwentyFilesImportAndReadBackIdenticallyToSqlite) {
@@ -123,12 +148,7 @@ TEST_F(MariaDbTest, ImportWithoutLocalInfileFallsBackToInsertsWithTheSameValues)
     sql::Statement& s;
     ~Restore() { s.execute("SET GLOBAL local_infile = 1"); }
   } restore{*statement};
-  // The server's statement counters (the MariaDB tests hold the server alone: RESOURCE_LOCK).
-  auto status = [&](const std::string& name) {
-    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SHOW GLOBAL STATUS LIKE '" + name + "'"));
-    r->next();
-    return std::stoll(std::string(r->getString(2)));
-  };
+  auto status = [&](const std::string& name) { return server_status(*statement, name); };
   const auto files = klab::test::shared_data_files();
   const std::vector<fs::path> some(files.begin(), files.begin() + 3);
   auto inserts_before = status("Com_insert");
@@ -149,21 +169,12 @@ TEST_F(MariaDbTest, ImportWithoutLocalInfileFallsBackToInsertsWithTheSameValues)
   EXPECT_EQ(status("Com_load") - loads_before, 3);       // one LOAD DATA per symbol
   EXPECT_EQ(status("Com_insert") - inserts_before, 3);   // only the name upserts
   auto count = [&](const std::string& database) {
-    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SELECT COUNT(*) FROM " + database + ".stock_kline_data"));
-    r->next();
-    return r->getInt64(1);
+    return scalar(*statement, "SELECT COUNT(*) FROM " + database + ".stock_kline_data");
   };
   EXPECT_GT(count("market_inserts"), 10000);
   EXPECT_EQ(count("market_inserts"), count("market_load_data"));
   // Every column of every row equal, NULLs in the same places (NULL-safe comparison).
-  std::unique_ptr<sql::ResultSet> differing(statement->executeQuery(
-      "SELECT COUNT(*) FROM market_inserts.stock_kline_data a JOIN market_load_data.stock_kline_data b"
-      " USING (symbol, trade_date) WHERE NOT (a.open <=> b.open AND a.high <=> b.high AND a.low <=> b.low"
-      " AND a.close <=> b.close AND a.pre_close <=> b.pre_close AND a.volume <=> b.volume"
-      " AND a.amount <=> b.amount AND a.adj_factor <=> b.adj_factor AND a.float_market_cap <=> b.float_market_cap"
-      " AND a.total_market_cap <=> b.total_market_cap AND a.st <=> b.st)"));
-  differing->next();
-  EXPECT_EQ(differing->getInt64(1), 0);
+  EXPECT_EQ(differing_bars(*statement, "market_inserts", "market_load_data"), 0);
   // And both equal what SQLite stores (which the data sources read back: the test above).
   klab::test::TempDir dir;
   {
@@ -222,22 +233,17 @@ TEST_F(MariaDbTest, TwoWritersStoreExactlyWhatOneWriterStores) {
 
   auto connection = klab::mysql::connect(settings("mysql"));
   std::unique_ptr<sql::Statement> statement(connection->createStatement());
-  auto connections_made = [&] {
-    std::unique_ptr<sql::ResultSet> r(statement->executeQuery("SHOW GLOBAL STATUS LIKE 'Connections'"));
-    r->next();
-    return std::stoll(std::string(r->getString(2)));
-  };
   klab::ImportReport one, two;
   {
     auto store = klab::open_kline_store(url("market_one_writer"), "KLAB_TEST_DB_PASSWORD");
     one = klab::import_kline_files(*store, files, "", {}, 1);
   }
-  const auto before = connections_made();
+  const auto before = server_status(*statement, "Connections");
   {
     auto store = klab::open_kline_store(url("market_two_writers"), "KLAB_TEST_DB_PASSWORD");
     two = klab::import_kline_files(*store, files, "", {}, 2);
   }
-  EXPECT_EQ(connections_made() - before, 2);  // the store's connection and the second writer's
+  EXPECT_EQ(server_status(*statement, "Connections") - before, 2);  // the store's connection and the second writer's
   ASSERT_EQ(one.failed_files, 0u);
   ASSERT_EQ(two.failed_files, 0u);
   ASSERT_EQ(one.files.size(), two.files.size());
@@ -250,23 +256,13 @@ TEST_F(MariaDbTest, TwoWritersStoreExactlyWhatOneWriterStores) {
     EXPECT_EQ(one.files[f].counts.unchanged, two.files[f].counts.unchanged) << one.files[f].path;
     EXPECT_EQ(one.files[f].symbols, two.files[f].symbols) << one.files[f].path;
   }
-  auto scalar = [&](const std::string& sql) {
-    std::unique_ptr<sql::ResultSet> r(statement->executeQuery(sql));
-    r->next();
-    return r->getInt64(1);
-  };
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_kline_data"), 85106);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_two_writers.stock_kline_data"), 85106);
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM market_one_writer.stock_kline_data"), 85106);
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM market_two_writers.stock_kline_data"), 85106);
   // Every column of every row equal, NULLs in the same places; the symbols' records too.
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_kline_data a JOIN market_two_writers.stock_kline_data b"
-                   " USING (symbol, trade_date) WHERE NOT (a.open <=> b.open AND a.high <=> b.high AND a.low <=> b.low"
-                   " AND a.close <=> b.close AND a.pre_close <=> b.pre_close AND a.volume <=> b.volume"
-                   " AND a.amount <=> b.amount AND a.adj_factor <=> b.adj_factor AND a.float_market_cap <=> b.float_market_cap"
-                   " AND a.total_market_cap <=> b.total_market_cap AND a.st <=> b.st)"),
-            0);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM market_one_writer.stock_basic_info a JOIN market_two_writers.stock_basic_info b"
-                   " USING (symbol) WHERE a.name <=> b.name AND a.exchange <=> b.exchange AND a.list_date <=> b.list_date"
-                   " AND a.last_date <=> b.last_date AND a.price_adjustment <=> b.price_adjustment"),
+  EXPECT_EQ(differing_bars(*statement, "market_one_writer", "market_two_writers"), 0);
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM market_one_writer.stock_basic_info a JOIN market_two_writers.stock_basic_info b"
+                               " USING (symbol) WHERE a.name <=> b.name AND a.exchange <=> b.exchange AND a.list_date <=> b.list_date"
+                               " AND a.last_date <=> b.last_date AND a.price_adjustment <=> b.price_adjustment"),
             20);
 }
 
@@ -282,11 +278,6 @@ TEST_F(MariaDbTest, AWriteRefusedUnderOneWriterLosesOnlyThatWritersGroup) {
   std::unique_ptr<sql::Statement> statement(connection->createStatement());
   statement->execute("CREATE TRIGGER refuse BEFORE INSERT ON stock_kline_data FOR EACH ROW"
                      " IF NEW.symbol = '600519' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by a trigger'; END IF");
-  auto scalar = [&](const std::string& sql) {
-    std::unique_ptr<sql::ResultSet> r(statement->executeQuery(sql));
-    r->next();
-    return r->getInt64(1);
-  };
   auto store = klab::open_kline_store(url("market_refused"), "KLAB_TEST_DB_PASSWORD");
   auto report = klab::import_kline_files(*store, files, "", {}, 2);
   std::size_t refused = 0, lost = 0, stored_rows = 0;
@@ -302,7 +293,7 @@ TEST_F(MariaDbTest, AWriteRefusedUnderOneWriterLosesOnlyThatWritersGroup) {
     } else {
       EXPECT_EQ(f.counts.inserted, f.counts.read) << f.path;
       stored_rows += f.counts.inserted;
-      EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data WHERE symbol = '" + f.symbols.at(0) + "'"),
+      EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM stock_kline_data WHERE symbol = '" + f.symbols.at(0) + "'"),
                 static_cast<long long>(f.counts.read))
           << f.path;
     }
@@ -311,15 +302,15 @@ TEST_F(MariaDbTest, AWriteRefusedUnderOneWriterLosesOnlyThatWritersGroup) {
   EXPECT_EQ(report.failed_files, 1 + lost);
   EXPECT_LT(report.failed_files, files.size());  // the other writer's files, and those after the failure, landed
   EXPECT_GT(stored_rows, 0u);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data"), static_cast<long long>(stored_rows));
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM stock_kline_data"), static_cast<long long>(stored_rows));
 
   statement->execute("DROP TRIGGER refuse");
   const auto again = klab::import_kline_files(*store, files, "", {}, 2);
   EXPECT_EQ(again.failed_files, 0u);
   EXPECT_EQ(again.total.inserted, 85106u - stored_rows);
   EXPECT_EQ(again.total.unchanged, stored_rows);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_kline_data"), 85106);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM stock_basic_info"), 20);
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM stock_kline_data"), 85106);
+  EXPECT_EQ(scalar(*statement, "SELECT COUNT(*) FROM stock_basic_info"), 20);
 }
 
 TEST_F(MariaDbTest, WrongPasswordIsOneClearErrorWithoutThePassword) {
