@@ -117,7 +117,6 @@ ImportCounts import_symbol(KlineStore& store, const std::string& symbol,
   return counts;
 }
 
-
 // The rows of one parsed file, by symbol then date, waiting for a writer.
 struct FileJob {
   std::size_t file = 0;  // index into the report's files
@@ -187,22 +186,20 @@ class Writer {
 
   void run() {
     for (;;) {
-      std::unique_ptr<FileJob> job;
-      bool commit = false;
+      std::unique_ptr<FileJob> job;  // nullptr: a commit
       {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
         if (stopping_ && (jobs_.empty() || !commit_at_stop_)) break;  // done, or dropped
         job = std::move(jobs_.front());
         jobs_.pop_front();
-        commit = job == nullptr;
         busy_ = true;
       }
       try {
-        if (commit) {
-          this->commit();
-        } else {
+        if (job) {
           write_file(*job);
+        } else {
+          commit();
         }
       } catch (...) {  // not a DataError: the import stops, and this writer's group is dropped
         store_.rollback();
