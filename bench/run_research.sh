@@ -8,8 +8,10 @@
 # Usage: bash bench/run_research.sh [build dir] [universe folder | klab SQLite file] [out dir]
 #   MODELS="lstm gru transformer alstm tcn mlp xgboost linear"  FEATURES="alpha158 alpha360"  SEEDS="1 2 3"  (environment)
 # Each run takes 2 to 10 minutes on 2 cores; the whole table about an hour and a half.
-# The runs stay in [out dir] (default out/research); the table is written into docs/RESEARCH.md
-# between its research-table markers, and printed.
+# The runs stay in [out dir] (default out/research); each completed seed is filed in
+# bench/research/{experiment}.json (committed: seeds measured in different sessions add up), and
+# the rows of the experiments filed there are written into docs/RESEARCH.md between its
+# research-table markers (the other rows kept), and printed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}

@@ -43,7 +43,7 @@ if [ "$lane" = address ]; then
   targets=(all)
   gtests=(klab_unit_tests klab_train_tests klab_fused_kernel_tests)
   tests='^(Integration\.|Fixture\.|MariaDbTest\.|FusedRnn\.InstructionSet\.|FusedKernels\.InstructionSet\.)'
-  exclude='^(Integration|Fuzz)\.(KillAnywhere|SweepSlurm|PinnedResults|InstalledApi|OutOfTreePlugin|Architecture|Regression|GridExample|QuickstartUniverse|ReportPages|TrainWithManagerExample|UniversePointInTime)$'
+  exclude='^(Integration|Fuzz)\.(KillAnywhere|SweepSlurm|PinnedResults|InstalledApi|OutOfTreePlugin|Architecture|Regression|GridExample|QuickstartUniverse|ReportPages|TrainWithManagerExample|UniversePointInTime|ResearchTableArchivesSeeds)$'
 else
   targets=(klab_fused_kernel_tests klab_mysql_tests serve sweep predict import_kline lstm gru sqlite mysql)
   gtests=()
