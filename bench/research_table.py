@@ -6,8 +6,8 @@ run's eval_results, as `sweep` wrote them) — the newest record of each experim
 files each completed trial in the archive (--archive, default bench/research/: one JSON file per
 experiment, committed with the repository, so seeds measured in different sessions or on
 different days add up). A seed measured again replaces its earlier measurement; an archive made
-with a different experiment (any key but the seed and the database path) is refused, never mixed
-or overwritten.
+with a different experiment (any key but the seed, the database path and train.threads) is
+refused, never mixed or overwritten.
 
 The table is built from the archive and printed beside Qlib's published figures; --write FILE
 replaces, between <!-- research-table:begin --> and <!-- research-table:end --> of FILE, the
@@ -53,6 +53,7 @@ def setting(experiment):
     e = copy.deepcopy(experiment)
     e["model"].pop("seed", None)
     e.get("train", {}).pop("seed", None)
+    e.get("train", {}).pop("threads", None)  # cores given to a run: the same model and data
     e.get("data", {}).get("options", {}).pop("path", None)
     for k in ("output_dir", "sweep"):
         e.pop(k, None)

@@ -7,6 +7,10 @@
 #
 # Usage: bash bench/run_research.sh [build dir] [universe folder | klab SQLite file] [out dir]
 #   MODELS="lstm gru transformer alstm tcn mlp xgboost linear"  FEATURES="alpha158 alpha360"  SEEDS="1 2 3"  (environment)
+#   WORKERS=1 (seeds run at once)  THREADS= (train.threads of each run; default the experiment's)
+# A network at train.threads 2 keeps both cores busy only in LibTorch's element-wise loops (its
+# GEMMs run on one core, the other waits): on 2 cores, WORKERS=2 THREADS=1 trains two seeds in
+# about the time of one at 2 threads (docs/RESEARCH.md).
 # Each run takes 2 to 10 minutes on 2 cores; the whole table about an hour and a half.
 # The runs stay in [out dir] (default out/research); each completed seed is filed in
 # bench/research/{experiment}.json (committed: seeds measured in different sessions add up), and
@@ -20,6 +24,8 @@ out=$(realpath -m "${3:-$root/out/research}")
 models=${MODELS:-lstm gru transformer alstm tcn mlp xgboost linear}
 feature_sets=${FEATURES:-alpha158 alpha360}
 seeds=${SEEDS:-1 2 3}
+workers=${WORKERS:-1}
+threads=${THREADS:-}
 mkdir -p "$out"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 if [ -f "$data" ]; then db=$(realpath "$data"); else
@@ -34,11 +40,15 @@ for features in $feature_sets; do
     [ -f "$file" ] || { echo "run_research: $file: no such experiment" >&2; exit 2; }
     trial=$out/${model}_${features}.yaml
     # The shipped experiment, on this database, repeated once per seed.
-    python3 - "$file" "$trial" "$db" "$seed_list" <<'PY'
+    python3 - "$file" "$trial" "$db" "$seed_list" "$workers" "$threads" <<'PY'
 import re, sys
-src, dst, db, seeds = sys.argv[1:]
+src, dst, db, seeds, workers, threads = sys.argv[1:]
 text = open(src).read()
 text = re.sub(r"options: \{path: [^}]*\}", "options: {path: %s}" % db, text, count=1)
+if threads:
+    text, n = re.subn(r"(?m)^  threads: \d+$", "  threads: %s" % threads, text)
+    if n != 1:
+        sys.exit("run_research: %s: no 'train.threads' line to set" % src)
 # A fit-family model draws its randomness from its own seed (xgboost: model.seed), not train.seed.
 # linear is deterministic: one run.
 if "type: linear" in text:
@@ -47,7 +57,7 @@ elif "type: xgboost" in text:
     axis = "grid: {model.seed: [%s]}" % seeds
 else:
     axis = "seeds: [%s]" % seeds
-text += "sweep:\n  %s\n  metric: {name: rank_ic, mode: max}\n  workers: 1\n" % axis
+text += "sweep:\n  %s\n  metric: {name: rank_ic, mode: max}\n  workers: %s\n" % (axis, workers)
 open(dst, "w").write(text)
 PY
     echo "== $model on $features, seeds $seeds"
