@@ -8,9 +8,10 @@
 # Usage: bash bench/run_research.sh [build dir] [universe folder | klab SQLite file] [out dir]
 #   MODELS="lstm gru transformer alstm tcn mlp xgboost linear"  FEATURES="alpha158 alpha360"  SEEDS="1 2 3"  (environment)
 #   WORKERS=1 (seeds run at once)  THREADS= (train.threads of each run; default the experiment's)
-# A network at train.threads 2 keeps both cores busy only in LibTorch's element-wise loops (its
-# GEMMs run on one core, the other waits): on 2 cores, WORKERS=2 THREADS=1 trains two seeds in
-# about the time of one at 2 threads (docs/RESEARCH.md).
+# A LibTorch network (not the fused LSTM/GRU) at train.threads 2 uses the second core only in
+# element-wise loops: its GEMMs run in OpenBLAS on one thread, and perf found the transformer's
+# second thread waiting 84 % of the time. On 2 cores, WORKERS=3 THREADS=1 trains three seeds at
+# once at 2.6 minutes an epoch each (transformer, Alpha158; docs/RESEARCH.md).
 # Each run takes 2 to 10 minutes on 2 cores; the whole table about an hour and a half.
 # The runs stay in [out dir] (default out/research); each completed seed is filed in
 # bench/research/{experiment}.json (committed: seeds measured in different sessions add up), and
