@@ -177,7 +177,11 @@ def main():
     a = ap.parse_args()
     cpu = platform.processor()
     if os.path.exists("/proc/cpuinfo"):
-        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
+        info = {}
+        for line in open("/proc/cpuinfo"):
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+        cpu = f"{info.get('model name', cpu)} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
     cpu += f", {os.cpu_count()} cores"
     notes = {}
     for out in a.out:
