@@ -12,7 +12,9 @@
 # element-wise loops: its GEMMs run in OpenBLAS on one thread, and perf found the transformer's
 # second thread waiting 84 % of the time. On 2 cores, WORKERS=3 THREADS=1 trains three seeds at
 # once at 2.6 minutes an epoch each (transformer, Alpha158; docs/RESEARCH.md).
-# Each run takes 2 to 10 minutes on 2 cores; the whole table about an hour and a half.
+# Each run takes 2 to 15 minutes on 2 cores; TCN on Alpha360 45 to 90 minutes a seed; the
+# transformer's three seeds side by side (WORKERS=3 THREADS=1) 25 minutes on Alpha158 and about
+# 1 h 40 on Alpha360.
 # The runs stay in [out dir] (default out/research); each completed seed is filed in
 # bench/research/{experiment}.json (committed: seeds measured in different sessions add up), and
 # the rows of the experiments filed there are written into docs/RESEARCH.md between its
