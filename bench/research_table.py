@@ -72,6 +72,13 @@ def first_difference(a, b, prefix=""):
     return None if a == b else prefix.rstrip(".")
 
 
+def write_atomically(path, text):
+    """No half-written file: the text goes to PATH.tmp, then replaces PATH."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def read_sweeps(out):
     """{experiment name: {"setting", "model", "features", "runs": [...], "failed", "unfinished"}}."""
     newest = {}
@@ -85,13 +92,14 @@ def read_sweeps(out):
             trial = os.path.join(record, "trials", "trial-%04d" % t["index"])
             experiment = json.load(open(trial + ".json"))
             status = json.load(open(trial + ".status.json")) if os.path.exists(trial + ".status.json") else {}
+            this = setting(experiment)
             if entry is None:
                 features = experiment["features"] if isinstance(experiment["features"], str) else "custom"
                 entry = {"model": experiment["model"]["type"], "features": features,
-                         "setting": setting(experiment), "runs": [], "failed": 0, "unfinished": 0}
-            if setting(experiment) != entry["setting"]:
+                         "setting": this, "runs": [], "failed": 0, "unfinished": 0}
+            if this != entry["setting"]:
                 sys.exit(f"research_table: {trial}.json: not the experiment of the record's first trial "
-                         f"(differs at {first_difference(setting(experiment), entry['setting'])}); "
+                         f"(differs at {first_difference(this, entry['setting'])}); "
                          "one record must vary the seed only")
             if status.get("status") in ("failed", "interrupted"):
                 entry["failed"] += 1
@@ -125,11 +133,7 @@ def archive_runs(archive, name, entry, cpu):
     stored["runs"].sort(key=lambda r: (str(type(r["seed"])), r["seed"]))
     if entry["runs"]:
         os.makedirs(archive, exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(stored, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(stored, indent=1, sort_keys=True) + "\n")
     return stored
 
 
@@ -216,10 +220,7 @@ def main():
     if a.write:
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)
-        tmp = a.write + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(head + BEGIN + "\n" + table + "\n" + END + tail)
-        os.replace(tmp, a.write)
+        write_atomically(a.write, head + BEGIN + "\n" + table + "\n" + END + tail)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,8 @@
 # written; a record made with another experiment is refused and the archive left as it was.
 # Usage: research_table.sh <klab source dir> <klab build dir>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/universe.db" "$src/data/universe_sample" > /dev/null
+sample=universe_sample
+source "$(dirname "$0")/common.sh"
 sed -e "s#options: {path: data/sample/universe.db}#options: {path: $work/universe.db}#" \
     -e "s#  epochs: 8#  epochs: 1#" "$src/experiments/quickstart_universe.yaml" > "$work/q.yaml"
 printf 'sweep:\n  seeds: [1, 2]\n  metric: {name: rank_ic, mode: max}\n  workers: 1\n' >> "$work/q.yaml"
@@ -70,7 +67,7 @@ assert sorted(by_seed) == [1, 2], sorted(by_seed)
 ev = [by_seed[1], by_seed[2]]
 def row(doc):
     text = open(doc).read().split("<!-- research-table:begin -->")[1].split("<!-- research-table:end -->")[0]
-    lines = [l for l in text.strip().splitlines()]
+    lines = text.strip().splitlines()
     return lines, {l.split("|")[1].strip() + "/" + l.split("|")[2].strip(): [c.strip() for c in l.strip().strip("|").split("|")]
                    for l in lines if l.startswith("| klab ")}
 def pm(values):

@@ -5,11 +5,8 @@
 # segments' test predictions, and its IC and equity curve are recomputed from docs/EVALUATION.md
 # alone (pandas, tests/python/backtest_reference.py). Usage: walk_forward.sh <src> <build>
 set -euo pipefail
-src=$1
-build=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$build/bin/import_kline" --quiet --db "sqlite:$work/universe.db" "$src/data/universe_sample" > /dev/null
+sample=universe_sample
+source "$(dirname "$0")/common.sh"
 cat > "$work/wf.yaml" <<YAML
 name: wf
 data:
