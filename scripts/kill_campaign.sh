@@ -4,7 +4,8 @@
 # times — then resume it (and, one time in four, kill the resume too), and compare the final
 # weights, predictions and metrics with an uninterrupted run's. After every kill: every visible
 # JSON file parses, nothing half-written is visible under a final name, and a run that says
-# `completed` has all its files. Then the same for a sweep killed mid-way and resumed.
+# `completed` has all its files. Then the same for a sweep killed mid-way and resumed, and for one
+# whose trials are killed after their runs completed, before the trials recorded it.
 #
 # Usage: bash scripts/kill_campaign.sh [build dir] [kills] [seed]   (defaults: build, 20, 1)
 # Prints one line per kill and a summary; exits 1 on the first broken promise.
@@ -168,13 +169,32 @@ echo "PASS: $kills cuts of a run ($killed killed, $double resumes cut again, $fr
 # A sweep (three seeds, one after the other) killed mid-way, its trial processes too, then resumed.
 cat "$work/exp.yaml" > "$work/sweep.yaml"
 echo "sweep: {seeds: [1, 2, 3], metric: {name: mae, mode: min}, workers: 1}" >> "$work/sweep.yaml"
-"$build/bin/sweep" --quiet --output-dir "$work/sref" "$work/sweep.yaml" > /dev/null
+KLAB_CRASH_TRACE=$work/sweep_trace.txt "$build/bin/sweep" --quiet --output-dir "$work/sref" "$work/sweep.yaml" > /dev/null
 leaderboard() { python3 -c "
 import csv, glob, json, sys
 rec = glob.glob(sys.argv[1] + '/.sweeps/*/sweep.json')[0]
 rows = list(csv.DictReader(open(rec.replace('sweep.json', 'leaderboard.csv'))))
 print(json.dumps([(r['mae_mean'], r['mae_std'], r['completed'], r['failed']) for r in rows]))" "$1"; }
 sweep_ref=$(leaderboard "$work/sref")
+sweep_resume() {   # resumes the sweep whose record is under $1
+  local record
+  record=$(basename "$(dirname "$(ls "$1"/.sweeps/*/sweep.json)")")
+  "$build/bin/sweep" --quiet --output-dir "$1" --resume "$record" > "$work/sweep_resume.log" 2>&1
+}
+
+# Every trial killed at its process's last file write: its run has completed (metadata.json says
+# so), the trial's own status not yet. The resume collects the three runs as they are.
+last_write=$(awk '$1 == "file-written" && $2 > n {n = $2} END {print n}' "$work/sweep_trace.txt")
+KLAB_CRASH_AT=file-written:$last_write "$build/bin/sweep" --quiet --output-dir "$work/sdone" "$work/sweep.yaml" \
+  > "$work/sweep.log" 2>&1 && fail "a sweep whose trials were all killed exited 0"
+check_after_kill "$work/sdone" || fail "sweep cut after its runs completed"
+runs_before=$(ls "$work/sdone" | sort | tr '\n' ' ')
+[ "$(grep -l '"status": "completed"' "$work"/sdone/*/metadata.json | wc -l)" = 3 ] \
+  || fail "sweep cut at file-written:$last_write: expected three completed runs: $runs_before"
+sweep_resume "$work/sdone" || fail "sweep cut after its runs completed: resume failed: $(tail -n 3 "$work/sweep_resume.log")"
+[ "$(leaderboard "$work/sdone")" = "$sweep_ref" ] || fail "sweep cut after its runs completed: $(leaderboard "$work/sdone") != $sweep_ref"
+[ "$(ls "$work/sdone" | sort | tr '\n' ' ')" = "$runs_before" ] || fail "the resume trained runs again: $(ls "$work/sdone")"
+echo "sweep kill after each trial's run completed (file-written:$last_write of each trial): the resume collected the three runs, none trained again"
 for k in 1 2 3; do
   out=$work/scut$k
   delay=$(python3 -c "import random; random.seed($k * 7 + $seed); print(round(random.uniform(1.0, 3 * float('$seconds')), 2))")
@@ -185,9 +205,7 @@ for k in 1 2 3; do
   wait "$pid" 2>/dev/null || true
   check_after_kill "$out" || fail "sweep cut $k"
   if ls "$out"/.sweeps/*/sweep.json > /dev/null 2>&1; then
-    record=$(basename "$(dirname "$(ls "$out"/.sweeps/*/sweep.json)")")
-    "$build/bin/sweep" --quiet --output-dir "$out" --resume "$record" > "$work/sweep_resume.log" 2>&1 \
-      || fail "sweep cut $k: resume failed: $(tail -n 3 "$work/sweep_resume.log")"
+    sweep_resume "$out" || fail "sweep cut $k: resume failed: $(tail -n 3 "$work/sweep_resume.log")"
   else
     rm -rf "$out"   # cut before its record existed: started again
     "$build/bin/sweep" --quiet --output-dir "$out" "$work/sweep.yaml" > /dev/null
@@ -196,4 +214,4 @@ for k in 1 2 3; do
   [ "$got" = "$sweep_ref" ] || fail "sweep cut $k after ${delay} s: $got != uninterrupted $sweep_ref"
   echo "sweep kill $k after $delay s (the sweep and its trials): resumed to the uninterrupted leaderboard"
 done
-echo "PASS: a sweep killed 3 times mid-way resumes to the uninterrupted sweep's leaderboard"
+echo "PASS: a sweep killed after its runs completed and 3 times mid-way resumes to the uninterrupted sweep's leaderboard"

@@ -49,7 +49,11 @@ int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry&
       write_trial_status(record, index, status);
     };
     RunResult result;
-    if (!earlier_run.empty()) {
+    if (auto done = earlier_run.empty() ? std::nullopt : completed_run_result(earlier_run)) {
+      // Cut after its run completed, before this trial said so: the run is collected as it is.
+      std::cout << "trial " << index << ": " << earlier_run.filename().string() << " had completed\n";
+      result = std::move(*done);
+    } else if (!earlier_run.empty()) {
       std::cout << "trial " << index << ": resuming " << earlier_run.filename().string() << "\n";
       result = resume_experiment(earlier_run.string(), earlier_run.parent_path(), registry, options);
     } else {

@@ -361,4 +361,20 @@ RunResult resume_experiment(const std::string& run, const fs::path& output_dir, 
   return guarded_execute(spec, manager, *source, *model, options, true);
 }
 
+std::optional<RunResult> completed_run_result(const fs::path& run_dir) {
+  if (!fs::is_regular_file(run_dir / "metadata.json")) return std::nullopt;
+  const TrainingManager run = TrainingManager::load_run(run_dir.string());
+  if (files::text_or(run.metadata(), "status") != kStatusCompleted) return std::nullopt;
+  const nlohmann::json args = run.load_artifact("model/training_args.json");
+  RunResult result;
+  result.run_name = run.run_name();
+  result.run_dir = run.run_dir();
+  result.status = kStatusCompleted;
+  result.eval = run.load_artifact("results/eval_results.json");
+  result.epochs_trained = args.value("total_epochs_trained", 0);
+  result.best_epoch = args.value("best_epoch", 0);
+  result.best_val_loss = args.value("best_val_loss", 0.0);
+  return result;
+}
+
 }  // namespace klab

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,10 @@ RunResult run_experiment(const ExperimentSpec& spec, PluginRegistry& registry, c
 // Continues `run` (a name under output_dir, or a path) from its newest complete checkpoint.
 RunResult resume_experiment(const std::string& run, const std::filesystem::path& output_dir,
                             PluginRegistry& registry, const RunOptions& options);
+
+// What a run that completed earlier gave (its eval_results.json and model/training_args.json),
+// or nothing when `run_dir` is not a completed run. A sweep killed after a trial's run completed
+// but before the trial recorded it collects the run with this instead of training it again.
+std::optional<RunResult> completed_run_result(const std::filesystem::path& run_dir);
 
 }  // namespace klab
