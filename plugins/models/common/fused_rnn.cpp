@@ -309,11 +309,12 @@ void StackedRnn::weight_grads(std::int64_t l, const float* x, const LayerParams&
   matmul(units, H, bt - 1, {d_rec + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H);
   const StepKernels& K = step_kernels();
   K.column_sums(bt, units, GH, L.gates + c0, p.grad_b_ih + c0);
-  if (cell_ == Cell::lstm) {
-    std::copy(p.grad_b_ih + c0, p.grad_b_ih + c1, p.grad_b_hh + c0);
-  } else {
-    K.column_sums(bt, units, GH, dgh_ + c0, p.grad_b_hh + c0);
-  }
+  // b_hh's gradient is b_ih's where both biases enter the same pre-activation: every gate of the
+  // LSTM, the GRU's r and z. Only the GRU's b_hn (inside r * (W_hn h + b_hn)) has its own.
+  const std::int64_t shared_end = cell_ == Cell::lstm ? c1 : std::min(c1, 2 * H);
+  if (c0 < shared_end) std::copy(p.grad_b_ih + c0, p.grad_b_ih + shared_end, p.grad_b_hh + c0);
+  const std::int64_t own = std::max(c0, shared_end);
+  if (own < c1) K.column_sums(bt, c1 - own, GH, dgh_ + own, p.grad_b_hh + own);
 }
 
 void StackedRnn::input_grad_rows(std::int64_t l, float* dx, const LayerParams& p, std::int64_t r0, std::int64_t r1) {
