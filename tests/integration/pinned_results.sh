@@ -5,7 +5,8 @@
 # x86-64 CPU with AVX2 (AMD or Intel, with or without AVX-512): the fused RNN's AVX2 loops and
 # klab's AVX2 GEMM, OpenBLAS's Haswell kernels, ATen's AVX2 kernels. A CPU without AVX2 skips (77).
 # (Re-pinned 2026-11-30 when the AVX2 GEMM replaced BLAS on that path: predictions moved in the
-# 9th significant digit.)
+# 9th significant digit; again 2026-12-01 when the fused GRU's forward step multiplied [x_t | h_t-1]
+# in one pass for r and z: the grid's three GRU runs moved in the 9th-10th digit.)
 # Usage: pinned_results.sh <klab source dir> <klab build dir> [--update]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

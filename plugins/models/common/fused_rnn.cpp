@@ -37,6 +37,20 @@ void blas(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixVi
 // kernels (AVX-512, AVX2), B comes packed (the weights, packed once per pass) or is packed here in
 // blocks of k into a per-thread buffer (the activations of the weight gradients); otherwise BLAS.
 void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
+            float beta, float* c, std::int64_t ldc);
+
+// The same with A in two parts side by side, [A1 | A2] (k1 + k2 columns), and B packed: one pass
+// of klab's kernel, or two BLAS calls.
+void matmul2(std::int64_t m, std::int64_t n, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
+             MatrixView b, const Packed& packed, float beta, float* c, std::int64_t ldc) {
+  if (const StepKernels& kernels = step_kernels(); kernels.gemm_packed) {
+    return kernels.gemm_packed(m, n, k1, a1, k2, a2, packed.p, packed.panel_stride, beta, c, ldc);
+  }
+  blas(m, n, k1, a1, b, beta, c, ldc);
+  blas(m, n, k2, a2, {b.p + k1 * b.rs, b.rs, b.cs}, 1.0f, c, ldc);
+}
+
+void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
             float beta, float* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -203,30 +217,44 @@ void StackedRnn::forward_rows(std::int64_t l, const float* x, const LayerParams&
   const StepKernels& K = step_kernels();
   const std::int64_t stride = (in + H) * kGemmPanel;
   const Packed w_ih_t{L.packed_w_t, stride}, w_hh_t{L.packed_w_t + in * kGemmPanel, stride};
-  // With klab's kernel the LSTM computes both projections of a step in one pass over
-  // [x_t | h_t-1] (its gates are then still in cache for the element-wise loop). The GRU needs
-  // W_in x and W_hn h apart, and BLAS cannot take A in two parts: the input projection of every
-  // step at once first, then the recurrent one per step.
-  const bool one_pass = cell_ == Cell::lstm && K.gemm_packed;
-  if (!one_pass) matmul(rows * T, GH, in, {input, in, 1}, {p.w_ih, 1, in}, &w_ih_t, 0.0f, gates, GH);
+  // With klab's kernel a step's GEMMs read [x_t | h_t-1] and write the step's pre-activations,
+  // which are then still in cache for the element-wise loop. The LSTM does it in one pass. The
+  // GRU needs W_in x and W_hn h apart: one pass gives r and z (their columns of the packed
+  // [W_ih^T; W_hh^T]), then the n columns are multiplied by x_t (into the gates) and by h_t-1
+  // (into gh, whose r and z columns stay zero) with the two halves of the same panels. Without
+  // klab's kernel (BLAS cannot take A in two parts), or when the n columns do not start on a
+  // panel, the input projection of every step runs at once first, then the recurrent one per step.
+  const bool gru_split = cell_ == Cell::gru && K.gemm_packed && (2 * H) % kGemmPanel == 0;
+  const bool per_step = (cell_ == Cell::lstm && K.gemm_packed) || gru_split;
+  if (!per_step) matmul(rows * T, GH, in, {input, in, 1}, {p.w_ih, 1, in}, &w_ih_t, 0.0f, gates, GH);
+  float* gh = gh_ + r0 * GH;
+  if (gru_split) {
+    for (std::int64_t b = 0; b < rows; ++b) std::fill(gh + b * GH, gh + b * GH + 2 * H, 0.0f);
+  }
+  const float* n_panels = L.packed_w_t + (2 * H / kGemmPanel) * stride;
   for (std::int64_t t = 0; t < T; ++t) {
     float* g = gates + t * GH;
     // At step 0 the previous state is zero: the zero vector with a row stride of 0.
     const bool first = t == 0;
     const float* h_prev = first ? zeros_ : h + (t - 1) * H;
     const std::int64_t ps = first ? 0 : T * H;
+    const MatrixView x_t{input + t * in, T * in, 1}, h_t{h_prev, T * H, 1};
     if (cell_ == Cell::lstm) {
-      if (one_pass) {
-        K.gemm_packed(rows, GH, in, {input + t * in, T * in, 1}, first ? 0 : H, {h_prev, T * H, 1}, L.packed_w_t,
-                      stride, 0.0f, g, T * GH);
+      if (per_step) {
+        K.gemm_packed(rows, GH, in, x_t, first ? 0 : H, h_t, L.packed_w_t, stride, 0.0f, g, T * GH);
       } else if (!first) {
-        matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, &w_hh_t, 1.0f, g, T * GH);
+        matmul(rows, GH, H, h_t, {p.w_hh, 1, H}, &w_hh_t, 1.0f, g, T * GH);
       }
       K.lstm_forward(rows, H, T * GH, T * H, g, L.bias, first ? zeros_ : aux + (t - 1) * H, ps, aux + t * H,
                      L.aux2 + r0 * T * H + t * H, h + t * H);
     } else {
-      float* gh = gh_ + r0 * GH;
-      if (!first) matmul(rows, GH, H, {h_prev, T * H, 1}, {p.w_hh, 1, H}, &w_hh_t, 0.0f, gh, GH);
+      if (gru_split) {
+        K.gemm_packed(rows, 2 * H, in, x_t, first ? 0 : H, h_t, L.packed_w_t, stride, 0.0f, g, T * GH);
+        K.gemm_packed(rows, H, in, x_t, 0, x_t, n_panels, stride, 0.0f, g + 2 * H, T * GH);
+        if (!first) K.gemm_packed(rows, H, H, h_t, 0, h_t, n_panels + in * kGemmPanel, stride, 0.0f, gh + 2 * H, GH);
+      } else if (!first) {
+        matmul(rows, GH, H, h_t, {p.w_hh, 1, H}, &w_hh_t, 0.0f, gh, GH);
+      }
       K.gru_forward(rows, H, T * GH, T * H, g, first ? zeros_ : gh, first ? 0 : GH, L.bias, p.b_hh + 2 * H, h_prev, ps,
                     aux + t * H, h + t * H);
     }
@@ -289,7 +317,8 @@ void StackedRnn::backward_rows(std::int64_t l, const float* dy, const LayerParam
       float* dgh = dgh_ + r0 * T * GH + t * GH;
       K.gru_backward(rows, H, T * GH, T * H, g, dgh, dyr + t * H, carry_h, first ? zeros_ : h + (t - 1) * H, ps,
                         aux + t * H);
-      if (t > 0) matmul(rows, H, GH, {dgh, T * GH, 1}, {p.w_hh, H, 1}, &w_hh, 1.0f, carry_h, H);
+      // dL/dh(t-1) += [dr | dz | dn] W_hh, dr and dz read where the step left them, in g.
+      if (t > 0) matmul2(rows, H, 2 * H, {g, T * GH, 1}, H, {dgh + 2 * H, T * GH, 1}, {p.w_hh, H, 1}, w_hh, 1.0f, carry_h, H);
     }
   }
   // The recurrent weight gradient pairs step t's gate gradients with h(t-1). weight_grads() does
@@ -304,17 +333,21 @@ void StackedRnn::weight_grads(std::int64_t l, const float* x, const LayerParams&
   if (units <= 0) return;
   const LayerBuffers& L = layer_[l];
   const float* input = layer_input(l, x);
-  const float* d_rec = cell_ == Cell::lstm ? L.gates : dgh_;  // gradients of W_hh h's pre-activations
   matmul(units, in, bt, {L.gates + c0, 1, GH}, {input, in, 1}, nullptr, 0.0f, p.grad_w_ih + c0 * in, in);
-  matmul(units, H, bt - 1, {d_rec + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H);
   const StepKernels& K = step_kernels();
   K.column_sums(bt, units, GH, L.gates + c0, p.grad_b_ih + c0);
-  // b_hh's gradient is b_ih's where both biases enter the same pre-activation: every gate of the
-  // LSTM, the GRU's r and z. Only the GRU's b_hn (inside r * (W_hn h + b_hn)) has its own.
-  const std::int64_t shared_end = cell_ == Cell::lstm ? c1 : std::min(c1, 2 * H);
-  if (c0 < shared_end) std::copy(p.grad_b_ih + c0, p.grad_b_ih + shared_end, p.grad_b_hh + c0);
-  const std::int64_t own = std::max(c0, shared_end);
-  if (own < c1) K.column_sums(bt, c1 - own, GH, dgh_ + own, p.grad_b_hh + own);
+  // Where W_ih x and W_hh h enter the same pre-activation (every gate of the LSTM, the GRU's r and
+  // z: the units before `split`), the gradients of W_hh h's pre-activations are the gates', and
+  // b_hh's gradient is b_ih's. The GRU's n units have their own, in dgh (inside r * (W_hn h + b_hn)).
+  const std::int64_t split = cell_ == Cell::lstm ? c1 : std::clamp(2 * H, c0, c1);
+  if (c0 < split) {
+    matmul(split - c0, H, bt - 1, {L.gates + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H);
+    std::copy(p.grad_b_ih + c0, p.grad_b_ih + split, p.grad_b_hh + c0);
+  }
+  if (split < c1) {
+    matmul(c1 - split, H, bt - 1, {dgh_ + GH + split, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + split * H, H);
+    K.column_sums(bt, c1 - split, GH, dgh_ + split, p.grad_b_hh + split);
+  }
 }
 
 void StackedRnn::input_grad_rows(std::int64_t l, float* dx, const LayerParams& p, std::int64_t r0, std::int64_t r1) {

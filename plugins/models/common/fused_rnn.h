@@ -11,9 +11,11 @@
 //   backward: per step one fused element-wise loop (gate gradients) and one GEMM for the hidden
 //             state's gradient; then the weight gradients as single large GEMMs over all steps
 //             and the input gradient as one GEMM.
-// (With klab's AVX-512 kernel the LSTM computes both projections of a step in one pass instead,
-// so the step's gates stay in cache.) Every buffer lives in one caller-provided
-// workspace, so nothing is allocated per step.
+// (With klab's kernels a step's projections are computed per step instead, so its gates stay in
+// cache for the loop: the LSTM's in one pass over [x_t | h_t-1]; the GRU's r and z in one pass,
+// W_in x_t and W_hn h_t-1 apart. The GRU's backward keeps only n's recurrent gradient apart, r and
+// z's being their input ones.) Every buffer lives in one caller-provided workspace, so nothing
+// is allocated per step.
 //
 // Layout: PyTorch's. Weights w_ih [G*H, in], w_hh [G*H, H], biases [G*H], with G = 4 gates
 // (i, f, g, o) for the LSTM and 3 (r, z, n) for the GRU. Activations are batch-major
@@ -106,7 +108,8 @@ class StackedRnn {
   bool masks_;
   std::size_t total_ = 0;
   std::vector<LayerBuffers> layer_;
-  float* dgh_ = nullptr;      // GRU: [B][T][3H] gradients of the recurrent pre-activations
+  float* dgh_ = nullptr;      // GRU: [B][T][3H], the n columns: the gradient of W_hn h + b_hn
+                              // (r and z's recurrent gradients are their input ones, in gates)
   float* dy_ = nullptr;       // [B][T][H] gradient flowing into the layer below
   float* carry_h_ = nullptr;  // [B][H] recurrent hidden-state gradient
   float* carry_c_ = nullptr;  // [B][H] LSTM cell-state gradient
