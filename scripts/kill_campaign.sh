@@ -194,6 +194,15 @@ runs_before=$(ls "$work/sdone" | sort | tr '\n' ' ')
 sweep_resume "$work/sdone" || fail "sweep cut after its runs completed: resume failed: $(tail -n 3 "$work/sweep_resume.log")"
 [ "$(leaderboard "$work/sdone")" = "$sweep_ref" ] || fail "sweep cut after its runs completed: $(leaderboard "$work/sdone") != $sweep_ref"
 [ "$(ls "$work/sdone" | sort | tr '\n' ' ')" = "$runs_before" ] || fail "the resume trained runs again: $(ls "$work/sdone")"
+python3 - "$work/sdone" <<'PY' || fail "sweep cut after its runs completed: the collected trials do not name their runs"
+import csv, glob, json, os, sys
+out = sys.argv[1]
+for f in sorted(glob.glob(out + "/.sweeps/*/trials/trial-*.status.json")):
+    s = json.load(open(f))
+    assert s["status"] == "completed" and os.path.isdir(os.path.join(out, s.get("run_name", "?"))), (f, s.get("run_name"))
+best = list(csv.DictReader(open(glob.glob(out + "/.sweeps/*/leaderboard.csv")[0])))[0]["best_run"]
+assert os.path.isdir(os.path.join(out, best)), "leaderboard best_run: %r" % best
+PY
 echo "sweep kill after each trial's run completed (file-written:$last_write of each trial): the resume collected the three runs, none trained again"
 for k in 1 2 3; do
   out=$work/scut$k

@@ -53,6 +53,7 @@ int run_trial_process(const fs::path& record, std::size_t index, PluginRegistry&
       // Cut after its run completed, before this trial said so: the run is collected as it is.
       std::cout << "trial " << index << ": " << earlier_run.filename().string() << " had completed\n";
       result = std::move(*done);
+      options.on_created(result.run_name, result.run_dir);  // the trial names its run, as when it ran it
     } else if (!earlier_run.empty()) {
       std::cout << "trial " << index << ": resuming " << earlier_run.filename().string() << "\n";
       result = resume_experiment(earlier_run.string(), earlier_run.parent_path(), registry, options);
