@@ -248,7 +248,15 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
         } else if (kind == "uniform" || kind == "loguniform" || kind == "int") {
           double lo = 0, hi = 0;
           ok = args.IsSequence() && args.size() == 2 && YAML::convert<double>::decode(args[0], lo) &&
-               YAML::convert<double>::decode(args[1], hi) && lo <= hi && (kind != "loguniform" || lo > 0);
+               YAML::convert<double>::decode(args[1], hi) && lo <= hi && std::isfinite(hi - lo) &&
+               (kind != "loguniform" || lo > 0);
+          // An integer range is drawn in 64-bit integers from bounds read as doubles: beyond 2^53
+          // neither is exact (and past 2^63 the conversion is undefined), so it is refused.
+          constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
+          if (ok && kind == "int" && (std::fabs(lo) > kExactIntegers || std::fabs(hi) > kExactIntegers)) {
+            throw ConfigError(at(file, d) + ": sweep.random.params." + key + ": {int: [" + args[0].Scalar() + ", " +
+                              args[1].Scalar() + "]}: bounds beyond +-2^53 (9007199254740992)");
+          }
           // {int: [1.5, 1.7]} holds no integer: refused rather than drawing from an empty range.
           if (ok && kind == "int" && std::ceil(lo) > std::floor(hi)) {
             throw ConfigError(at(file, d) + ": sweep.random.params." + key + ": {int: [" + args[0].Scalar() + ", " +
@@ -259,7 +267,8 @@ SweepPlan plan_sweep_text(const std::string& yaml_text, const std::string& file,
         }
         if (!ok) {
           throw ConfigError(at(file, d) + ": sweep.random.params." + key +
-                            ": expected {choice: [a, b, ...]}, {uniform: [lo, hi]}, {loguniform: [lo, hi]} with lo > 0, or {int: [lo, hi]}");
+                            ": expected {choice: [a, b, ...]}, {uniform: [lo, hi]}, {loguniform: [lo, hi]} with lo > 0, or {int: [lo, hi]} "
+                            "(finite, lo <= hi)");
         }
         random_params.emplace_back(key, d);
       }

@@ -46,6 +46,14 @@ TEST(SweepSpec, RandomRangesMustHoldAValue) {
   EXPECT_NE(error_of(std::string(kBase) + sweep + "{int: [1.5, 1.7]}\n").find("contains no integer"), std::string::npos);
   EXPECT_NE(error_of(std::string(kBase) + sweep + "{int: [9, 2]}\n").find("expected {choice"), std::string::npos);
   EXPECT_NE(error_of(std::string(kBase) + sweep + "{loguniform: [0, 1]}\n").find("lo > 0"), std::string::npos);
+  // Bounds no 64-bit integer or double range can hold (a fuzzing find: {int: [16, 6.8e54]} was
+  // converted to long long, undefined behaviour) are refused with the key named.
+  const std::string huge = error_of(std::string(kBase) + sweep + "{int: [16, 6777777777777777777777777777777777]}\n");
+  EXPECT_NE(huge.find("sweep.random.params.model.hidden_size: {int: [16, 6777777777777777777777777777777777]}: bounds "
+                      "beyond +-2^53"), std::string::npos) << huge;
+  EXPECT_NE(error_of(std::string(kBase) + sweep + "{uniform: [-1e308, 1e308]}\n").find("(finite, lo <= hi)"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kBase) + sweep + "{uniform: [0, .inf]}\n").find("(finite, lo <= hi)"), std::string::npos);
   const auto plan = klab::plan_sweep_text(std::string(kBase) + sweep + "{int: [1.5, 2.5]}\n", "exp.yaml", klab::test::registry());
   ASSERT_EQ(plan.trials.size(), 2u);
   for (const auto& t : plan.trials) EXPECT_EQ(t.spec.model_params["hidden_size"], 2);
