@@ -36,33 +36,26 @@ void blas(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixVi
 // C[m x n] = A[m x k] * B[k x n] + beta * C (beta 0 or 1), C row-major with ldc. With klab's
 // kernels (AVX-512, AVX2), B comes packed (the weights, packed once per pass) or is packed here in
 // blocks of k into a per-thread buffer (the activations of the weight gradients); otherwise BLAS.
+// With m2 > 0, C has m2 more rows, from a second A (a2, m2 x k): the product of both with a B
+// packed here packs B once.
 void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
-            float beta, float* c, std::int64_t ldc);
-
-// The same with A in two parts side by side, [A1 | A2] (k1 + k2 columns), and B packed: one pass
-// of klab's kernel, or two BLAS calls.
-void matmul2(std::int64_t m, std::int64_t n, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
-             MatrixView b, const Packed& packed, float beta, float* c, std::int64_t ldc) {
-  if (const StepKernels& kernels = step_kernels(); kernels.gemm_packed) {
-    return kernels.gemm_packed(m, n, k1, a1, k2, a2, packed.p, packed.panel_stride, beta, c, ldc);
+            float beta, float* c, std::int64_t ldc, std::int64_t m2 = 0, MatrixView a2 = {}) {
+  const StepKernels& kernels = step_kernels();
+  const bool narrow = n % kGemmPanel != 0 && n < m + m2 && beta == 0.0f;
+  if (m2 > 0 && (k == 0 || !kernels.gemm_packed || packed || narrow)) {  // B packed once already, or not at all
+    matmul(m, n, k, a, b, packed, beta, c, ldc);
+    return matmul(m2, n, k, a2, b, packed, beta, c + m * ldc, ldc);
   }
-  blas(m, n, k1, a1, b, beta, c, ldc);
-  blas(m, n, k2, a2, {b.p + k1 * b.rs, b.rs, b.cs}, 1.0f, c, ldc);
-}
-
-void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, MatrixView b, const Packed* packed,
-            float beta, float* c, std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
+  if (m + m2 == 0 || n == 0) return;
   if (k == 0) {
     for (std::int64_t r = 0; r < m; ++r) {
       for (std::int64_t col = 0; col < n; ++col) c[r * ldc + col] = beta == 0.0f ? 0.0f : c[r * ldc + col];
     }
     return;
   }
-  const StepKernels& kernels = step_kernels();
   if (!kernels.gemm_packed) return blas(m, n, k, a, b, beta, c, ldc);
   if (packed) return kernels.gemm_packed(m, n, k, a, 0, a, packed->p, packed->panel_stride, beta, c, ldc);
-  if (n % kGemmPanel != 0 && n < m && beta == 0.0f) {
+  if (narrow) {
     // A narrow C (the first layer's weight gradient: 45 features wide) would waste most of its
     // last 32-column panel: compute C^T = B^T A^T, as wide as C is tall, and transpose it.
     thread_local std::vector<float> transposed;
@@ -86,7 +79,22 @@ void matmul(std::int64_t m, std::int64_t n, std::int64_t k, MatrixView a, Matrix
     kernels.pack_b(kb, n, {b.p + k0 * b.rs, b.rs, b.cs}, buffer.get(), kb * kGemmPanel);
     kernels.gemm_packed(m, n, kb, {a.p + k0 * a.cs, a.rs, a.cs}, 0, a, buffer.get(), kb * kGemmPanel,
                         k0 == 0 ? beta : 1.0f, c, ldc);
+    if (m2 > 0) {
+      kernels.gemm_packed(m2, n, kb, {a2.p + k0 * a2.cs, a2.rs, a2.cs}, 0, a2, buffer.get(), kb * kGemmPanel,
+                          k0 == 0 ? beta : 1.0f, c + m * ldc, ldc);
+    }
   }
+}
+
+// The same with A in two parts side by side, [A1 | A2] (k1 + k2 columns), and B packed: one pass
+// of klab's kernel, or two BLAS calls.
+void matmul2(std::int64_t m, std::int64_t n, std::int64_t k1, MatrixView a1, std::int64_t k2, MatrixView a2,
+             MatrixView b, const Packed& packed, float beta, float* c, std::int64_t ldc) {
+  if (const StepKernels& kernels = step_kernels(); kernels.gemm_packed) {
+    return kernels.gemm_packed(m, n, k1, a1, k2, a2, packed.p, packed.panel_stride, beta, c, ldc);
+  }
+  blas(m, n, k1, a1, b, beta, c, ldc);
+  blas(m, n, k2, a2, {b.p + k1 * b.rs, b.rs, b.cs}, 1.0f, c, ldc);
 }
 
 std::int64_t block_begin(std::int64_t total, std::int64_t blocks, std::int64_t k, std::int64_t align = 1) {
@@ -339,15 +347,12 @@ void StackedRnn::weight_grads(std::int64_t l, const float* x, const LayerParams&
   // Where W_ih x and W_hh h enter the same pre-activation (every gate of the LSTM, the GRU's r and
   // z: the units before `split`), the gradients of W_hh h's pre-activations are the gates', and
   // b_hh's gradient is b_ih's. The GRU's n units have their own, in dgh (inside r * (W_hn h + b_hn)).
+  // One product for both blocks of rows, so L.h is packed once.
   const std::int64_t split = cell_ == Cell::lstm ? c1 : std::clamp(2 * H, c0, c1);
-  if (c0 < split) {
-    matmul(split - c0, H, bt - 1, {L.gates + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H);
-    std::copy(p.grad_b_ih + c0, p.grad_b_ih + split, p.grad_b_hh + c0);
-  }
-  if (split < c1) {
-    matmul(c1 - split, H, bt - 1, {dgh_ + GH + split, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + split * H, H);
-    K.column_sums(bt, c1 - split, GH, dgh_ + split, p.grad_b_hh + split);
-  }
+  matmul(split - c0, H, bt - 1, {L.gates + GH + c0, 1, GH}, {L.h, H, 1}, nullptr, 0.0f, p.grad_w_hh + c0 * H, H,
+         c1 - split, {dgh_ ? dgh_ + GH + split : nullptr, 1, GH});
+  std::copy(p.grad_b_ih + c0, p.grad_b_ih + split, p.grad_b_hh + c0);
+  if (split < c1) K.column_sums(bt, c1 - split, GH, dgh_ + split, p.grad_b_hh + split);
 }
 
 void StackedRnn::input_grad_rows(std::int64_t l, float* dx, const LayerParams& p, std::int64_t r0, std::int64_t r1) {
